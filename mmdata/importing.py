@@ -1,0 +1,203 @@
+"""``import_``: bring an existing dataset into the store as a new version."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mmdata.errors import InputError
+from mmdata.formats import open_source
+from mmdata.progress import ProgressCallback, silent
+from mmdata.schemas.check import RecordChecker
+from mmdata.store.journal import RunJournal
+from mmdata.store.lake import Rollback, Store
+from mmdata.store.media import sha256_file
+from mmdata.store.resolve import MediaResolver, resolve_record_media
+from mmdata.store.tables import arrow_schema, to_row
+from mmdata.store.versions import Lineage, check_name, list_versions, record_version
+
+MAX_REJECT_SAMPLES = 20
+
+
+@dataclass
+class ImportResult:
+    dataset: str
+    format: str
+    record_kind: str
+    version: int | None = None
+    read: int = 0
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    rejects_by_rule: dict = field(default_factory=dict)
+    reject_samples: list = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def imported(self) -> int:
+        return self.added + self.changed
+
+    @property
+    def skipped(self) -> int:
+        return self.unchanged + self.duplicates
+
+
+def _input_hashes(files: list[Path], root: Path) -> list[dict]:
+    return [{"path": str(p.relative_to(root)) if p.is_relative_to(root) else str(p), "sha256": sha256_file(p),
+             "bytes": p.stat().st_size} for p in files]
+
+
+def _already_imported(store: Store, dataset: str, inputs: list[dict]) -> int | None:
+    """The version that imported exactly these input files already, if any."""
+    if not store.exists:
+        return None
+    wanted = sorted(i["sha256"] for i in inputs)
+    with store.reader() as con:
+        for version in reversed(list_versions(con, dataset)):
+            if version["command"] == "import" and sorted(i["sha256"] for i in version["inputs"] or []) == wanted:
+                return version["version"]
+    return None
+
+
+def import_(
+    source: str | Path,
+    into: str,
+    store: Store | str | None = None,
+    format: str | None = None,
+    media_root: str | Path | None = None,
+    replace: bool = False,
+    wait: float | None = None,
+    progress: ProgressCallback = silent,
+) -> ImportResult:
+    """Import ``source`` into dataset ``into``, creating version ``into@N`` when anything changed.
+
+    Records are upserted by key (see ``tables.record_key``): new ones are added, edited ones
+    change, identical ones are skipped; ``replace=True`` also removes records missing from the
+    input. Invalid records go to the rejects with file, line, field path and rule.
+
+    >>> result = import_("chat.jsonl", into="chats", store="mmdata-store")
+    >>> result.version, result.imported, result.rejected
+    (1, 120, 3)
+    """
+    store = store if isinstance(store, Store) else Store(store)
+    check_name(into)
+    src = open_source(source, format, media_root)
+    result = ImportResult(into, src.format, src.record_kind)
+    base = src.path if src.path.is_dir() else src.path.parent
+    inputs = _input_hashes(src.files, base)
+    done = _already_imported(store, into, inputs)
+    if done is not None and not replace:
+        result.message = f"{src.path} was already imported as {into}@{done}; nothing added"
+        return result
+
+    checker = RecordChecker(src.record_kind)
+    resolver = MediaResolver(store.media, src.media_root)
+    journal = RunJournal(store.runs, "import", arrow_schema(src.record_kind))
+    rules: Counter = Counter()
+    for item in src.items:
+        result.read += 1
+        problems = []
+        if item.error is not None:
+            problems = [(item.error.path, "format", str(item.error))]
+        else:
+            record = item.record
+            problems = [(v.path, v.rule, v.message) for v in resolve_record_media(record, src.record_kind, resolver)]
+            problems += [(v.path, v.rule, v.message) for v in checker.check(record)] if not problems else []
+        if problems:
+            result.rejected += 1
+            raw = item.raw if isinstance(item.raw, str) else json.dumps(item.raw, ensure_ascii=False, default=str)
+            for path, rule, message in problems:
+                rules[rule] += 1
+                reject = {"file": item.file or src.path.name, "line": item.line, "field_path": path,
+                          "rule": rule, "message": message, "record": raw[:4000]}
+                journal.rejects.add(reject)
+                if len(result.reject_samples) < MAX_REJECT_SAMPLES:
+                    result.reject_samples.append({k: v for k, v in reject.items() if k != "record"})
+        else:
+            journal.records.add(to_row(src.record_kind, record))
+        if result.read % 1000 == 0:
+            progress("reading", result.read, None)
+    progress("reading", result.read, result.read)
+    for info in resolver.seen.values():
+        journal.media.add(info.row())
+    staged = journal.close()
+    result.rejects_by_rule = dict(rules)
+
+    lineage = Lineage(
+        command="import",
+        arguments={"source": str(source), "format": src.format, "media_root": str(media_root) if media_root else None,
+                   "replace": replace},
+        inputs=inputs,
+    )
+    with store.transaction(wait) as con:
+        _commit(con, into, src.record_kind, staged, result, replace)
+        if result.added + result.changed + result.removed == 0:
+            result.message = f"nothing new in {src.path}: {result.skipped} records already in {into}"
+            if result.rejected:
+                result.message += f"; {result.rejected} rejected (kept in {journal.dir})"
+            raise Rollback
+        counts = {"read": result.read, "added": result.added, "changed": result.changed, "removed": result.removed,
+                  "unchanged": result.unchanged, "duplicates": result.duplicates, "rejected": result.rejected}
+        result.version = record_version(con, into, src.record_kind, lineage, counts)
+        if staged["rejects"]:
+            con.execute(
+                f"INSERT INTO lake._rejects SELECT ?, ?, ?, file, line, field_path, rule, message, record "
+                f"FROM read_parquet('{staged['rejects']}')",
+                [into, result.version, journal.run_id],
+            )
+        progress("committing", 1, 1)
+    if result.version is None:
+        return result
+    journal.remove()
+    result.message = f"{into}@{result.version}: {result.imported} imported, {result.rejected} rejected, {result.skipped} skipped"
+    return result
+
+
+def _commit(con, dataset: str, record_kind: str, staged: dict, result: ImportResult, replace: bool) -> None:
+    """Inside the write transaction: upsert the staged rows by key and count what changed."""
+    table = f'lake."{dataset}"'
+    exists = con.execute(
+        "SELECT 1 FROM duckdb_tables() WHERE database_name = 'lake' AND table_name = ?", [dataset]
+    ).fetchone()
+    if exists:
+        (current_kind,) = con.execute(
+            "SELECT record_kind FROM lake._versions WHERE dataset = ? ORDER BY version DESC LIMIT 1", [dataset]
+        ).fetchone() or (record_kind,)
+        if current_kind != record_kind:
+            raise InputError(f"{dataset} holds {current_kind} records; these are {record_kind} records (import into another name)")
+    else:
+        con.register("empty_rows", arrow_schema(record_kind).empty_table())
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM empty_rows")
+    if staged["records"]:
+        # Later lines win over earlier lines with the same key.
+        con.execute(
+            f"""CREATE TEMP TABLE staged AS
+                SELECT * EXCLUDE (file_row_number) FROM read_parquet('{staged['records']}', file_row_number = true)
+                QUALIFY row_number() OVER (PARTITION BY key ORDER BY file_row_number DESC) = 1"""
+        )
+    else:
+        con.execute(f"CREATE TEMP TABLE staged AS SELECT * FROM {table} LIMIT 0")
+    (staged_count,) = con.execute("SELECT count(*) FROM staged").fetchone()
+    result.duplicates = result.read - result.rejected - staged_count
+    result.unchanged, result.changed, result.added = con.execute(
+        f"""SELECT count(*) FILTER (WHERE t.id = s.id),
+                   count(*) FILTER (WHERE t.key IS NOT NULL AND t.id <> s.id),
+                   count(*) FILTER (WHERE t.key IS NULL)
+            FROM staged s LEFT JOIN (SELECT key, id FROM {table}) t ON s.key = t.key"""
+    ).fetchone()
+    con.execute(f"DELETE FROM {table} WHERE key IN (SELECT key FROM staged) AND id NOT IN (SELECT id FROM staged)")
+    if replace:
+        (result.removed,) = con.execute(f"SELECT count(*) FROM {table} WHERE key NOT IN (SELECT key FROM staged)").fetchone()
+        con.execute(f"DELETE FROM {table} WHERE key NOT IN (SELECT key FROM staged)")
+    con.execute(f"INSERT INTO {table} SELECT * FROM staged WHERE id NOT IN (SELECT id FROM {table})")
+    if staged["media"]:
+        con.execute(
+            f"INSERT INTO lake._media SELECT * FROM read_parquet('{staged['media']}') "
+            f"WHERE id NOT IN (SELECT id FROM lake._media)"
+        )
+

@@ -1,0 +1,17 @@
+"""Progress reporting without printing: the library calls a callback, the CLI draws it with rich."""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+
+class Progress(Protocol):
+    def __call__(self, task: str, done: int, total: int | None = None) -> None:
+        """``task`` names the phase ("reading", "committing"); ``done`` of ``total`` units (None: unknown)."""
+
+
+def silent(task: str, done: int, total: int | None = None) -> None:
+    """The default callback: report nothing."""
+
+
+ProgressCallback = Callable[[str, int, "int | None"], None]

@@ -1,0 +1,106 @@
+"""One checker for every record: JSON Schema, semantic rules, then media."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Callable
+
+import jsonschema
+
+from mmdata.errors import MediaMissing, MmdataError
+from mmdata.schemas.rules import RULES
+from mmdata.store.media import MediaInfo
+
+_SOURCE_SPECS = Path(__file__).resolve().parents[2] / "specs"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """Why a record is invalid: which field (a JSON-pointer-like path), which rule, in words."""
+
+    path: str
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: [{self.rule}] {self.message}"
+
+
+def specs_dir() -> Path:
+    """``specs/`` of the source tree, else the copy installed as ``mmdata.specs``."""
+    if (_SOURCE_SPECS / "schemas").is_dir():
+        return _SOURCE_SPECS
+    return Path(str(resources.files("mmdata.specs")))
+
+
+@lru_cache(maxsize=None)
+def load_schema(record_kind: str) -> dict:
+    path = specs_dir() / "schemas" / f"{record_kind}.json"
+    if not path.exists():
+        raise MmdataError(f"no schema for record kind {record_kind!r} at {path}")
+    return json.loads(path.read_text())
+
+
+@lru_cache(maxsize=None)
+def _validator(record_kind: str) -> jsonschema.Draft202012Validator:
+    schema = load_schema(record_kind)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+MEDIA_FIELDS = {"conversation": {"images": "image", "audios": "audio"}}
+SINGLE_MEDIA = {"audio": "audio", "transcript": "audio", "image": "image"}
+
+MediaLookup = Callable[[str], MediaInfo]
+
+
+class RecordChecker:
+    """Checks records of one kind.
+
+    ``media`` looks up a media id and returns its MediaInfo, raising MmdataError when the
+    media is missing or does not decode; leave it None to skip media checks.
+    """
+
+    def __init__(self, record_kind: str, media: MediaLookup | None = None):
+        self.record_kind = record_kind
+        self.validator = _validator(record_kind)
+        self.rules = RULES.get(record_kind)
+        self.media = media
+
+    def check(self, record: dict) -> list[Violation]:
+        found = [
+            Violation("/".join(str(p) for p in error.absolute_path) or "$", f"schema:{error.validator}", error.message[:200])
+            for error in self.validator.iter_errors(record)
+        ]
+        if found:  # rules assume the shape the schema promises
+            return found
+        if self.rules:
+            found += [Violation(*v) for v in self.rules(record)]
+        if self.media:
+            found += self.check_media(record)
+        return found
+
+    def check_media(self, record: dict) -> list[Violation]:
+        found = []
+        refs = []
+        if self.record_kind in MEDIA_FIELDS:
+            for field, kind in MEDIA_FIELDS[self.record_kind].items():
+                refs += [(f"{field}/{i}", media_id, kind) for i, media_id in enumerate(record.get(field) or [])]
+        else:
+            refs.append(("media_id", record.get("media_id"), SINGLE_MEDIA[self.record_kind]))
+        for path, media_id, kind in refs:
+            try:
+                info = self.media(media_id)
+            except MediaMissing as exc:
+                found.append(Violation(path, "media-missing", str(exc)))
+                continue
+            except MmdataError as exc:
+                found.append(Violation(path, "media-undecodable", str(exc)))
+                continue
+            if info.kind != kind:
+                found.append(Violation(path, "media-kind", f"{media_id[:12]}… is {info.kind}, expected {kind}"))
+        return found

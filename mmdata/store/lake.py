@@ -1,0 +1,135 @@
+"""A store: a DuckLake lake (catalog + Parquet data files) plus a content-addressed media folder.
+
+Layout of a local store::
+
+    <root>/catalog.sqlite   DuckLake catalog (SQLite: several processes may read and write)
+    <root>/data/            Parquet data files
+    <root>/media/ab/<sha256>.<ext>
+    <root>/runs/<run-id>/   run journals of long jobs (staged rows, resumable state)
+    <root>/write.lock       the single-writer lock
+
+For a team, the catalog may be a PostgreSQL DSN (``MMDATA_CATALOG=postgres:dbname=lake host=...``)
+and the data path an object-store URL (``MMDATA_DATA_PATH=s3://bucket/lake/``); media and run
+journals stay under the root, which should then be a shared folder.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from mmdata.errors import MmdataError, StoreBusyError
+from mmdata.store.extensions import load_extension
+from mmdata.store.lock import write_lock
+from mmdata.store.media import MediaFolder
+
+DEFAULT_ROOT = "mmdata-store"
+
+# Bookkeeping tables that live in the lake beside the datasets (names start with "_").
+_META_DDL = [
+    """CREATE TABLE IF NOT EXISTS lake._versions (
+        dataset VARCHAR, version INTEGER, record_kind VARCHAR, created_at TIMESTAMP,
+        command VARCHAR, arguments VARCHAR, parents VARCHAR[], inputs VARCHAR, counts VARCHAR,
+        tool_version VARCHAR, message VARCHAR)""",
+    "CREATE TABLE IF NOT EXISTS lake._tags (dataset VARCHAR, tag VARCHAR, version INTEGER, created_at TIMESTAMP)",
+    """CREATE TABLE IF NOT EXISTS lake._rejects (
+        dataset VARCHAR, version INTEGER, run_id VARCHAR, file VARCHAR, line BIGINT,
+        field_path VARCHAR, rule VARCHAR, message VARCHAR, record VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS lake._media (
+        id VARCHAR, ext VARCHAR, kind VARCHAR, bytes BIGINT, duration_s DOUBLE,
+        sample_rate INTEGER, channels INTEGER, width INTEGER, height INTEGER)""",
+]
+
+
+class Rollback(Exception):
+    """Raise inside ``Store.transaction`` to undo it quietly (e.g. when nothing changed)."""
+
+
+def resolve_root(root: str | os.PathLike | None) -> Path:
+    """``--store`` beats ``$MMDATA_HOME`` beats ``./mmdata-store``."""
+    return Path(root or os.environ.get("MMDATA_HOME") or DEFAULT_ROOT).expanduser()
+
+
+class Store:
+    """Open (or create on first write) the store at ``root``.
+
+    >>> store = Store("mmdata-store")
+    >>> with store.reader() as con:
+    ...     con.execute("SELECT count(*) FROM lake.my_dataset").fetchone()
+    """
+
+    def __init__(self, root: str | os.PathLike | None = None, catalog: str | None = None, data_path: str | None = None):
+        self.root = resolve_root(root)
+        self.catalog = catalog or os.environ.get("MMDATA_CATALOG") or f"sqlite:{self.root / 'catalog.sqlite'}"
+        self.data_path = data_path or os.environ.get("MMDATA_DATA_PATH") or str(self.root / "data")
+        self.media = MediaFolder(self.root / "media")
+        self.runs = self.root / "runs"
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    @property
+    def exists(self) -> bool:
+        if self.catalog.startswith("sqlite:"):
+            return Path(self.catalog.removeprefix("sqlite:")).exists()
+        return True
+
+    def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with the lake attached as ``lake``."""
+        if read_only and not self.exists:
+            raise MmdataError(f"no store at {self.root}: import something first (mmdata --store {self.root} import ...)")
+        self.root.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect()
+        if self.catalog.startswith("sqlite:"):
+            load_extension(con, "sqlite_scanner")
+        load_extension(con, "ducklake")
+        options = f"DATA_PATH '{self.data_path}'" + (", READ_ONLY" if read_only else "")
+        try:
+            con.execute(f"ATTACH 'ducklake:{self.catalog}' AS lake ({options})")
+        except duckdb.Error as exc:
+            con.close()
+            if "locked" in str(exc):
+                raise StoreBusyError(f"store is busy: the catalog {self.catalog} is locked; retry") from exc
+            raise MmdataError(f"cannot open the store catalog {self.catalog}: {exc}") from exc
+        return con
+
+    @contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = self.connect(read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def transaction(self, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Hold the write lock and one DuckLake transaction: all of it commits, or none of it."""
+        with write_lock(self.root / "write.lock", wait):
+            con = self.connect(read_only=False)
+            try:
+                con.execute("BEGIN")
+                for ddl in _META_DDL:
+                    con.execute(ddl)
+                yield con
+                con.execute("COMMIT")
+            except Rollback:
+                con.execute("ROLLBACK")
+            except BaseException:
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass
+                raise
+            finally:
+                con.close()
+
+    def tables(self, con: duckdb.DuckDBPyConnection) -> list[str]:
+        """Dataset tables (bookkeeping tables excluded)."""
+        rows = con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'lake' AND NOT starts_with(table_name, '_') ORDER BY 1"
+        ).fetchall()
+        return [r[0] for r in rows]
