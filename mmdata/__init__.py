@@ -11,16 +11,16 @@ __version__ = "0.1.0"
 
 _API = {
     "import_": "mmdata.importing",
-    "validate": "mmdata.validate",
-    "query": "mmdata.query",
+    "validate": "mmdata.validation",
+    "query": "mmdata.querying",
     "ls": "mmdata.inspect",
     "log": "mmdata.inspect",
     "show": "mmdata.inspect",
     "stats": "mmdata.inspect",
     "diff": "mmdata.history",
     "tag": "mmdata.history",
-    "export": "mmdata.export",
-    "demo": "mmdata.demo",
+    "export": "mmdata.exporters",
+    "demo": "mmdata.demo_store",
     "Store": "mmdata.store.lake",
 }
 

@@ -14,7 +14,8 @@ from mmdata.schemas.check import RecordChecker
 from mmdata.store.journal import RunJournal
 from mmdata.store.lake import Rollback, Store
 from mmdata.store.media import sha256_file
-from mmdata.store.resolve import MediaResolver, resolve_record_media
+from mmdata.schemas.items import item_problems
+from mmdata.store.resolve import MediaResolver
 from mmdata.store.tables import arrow_schema, to_row
 from mmdata.store.versions import Lineage, check_name, list_versions, record_version
 
@@ -101,25 +102,19 @@ def import_(
     rules: Counter = Counter()
     for item in src.items:
         result.read += 1
-        problems = []
-        if item.error is not None:
-            problems = [(item.error.path, "format", str(item.error))]
-        else:
-            record = item.record
-            problems = [(v.path, v.rule, v.message) for v in resolve_record_media(record, src.record_kind, resolver)]
-            problems += [(v.path, v.rule, v.message) for v in checker.check(record)] if not problems else []
+        problems = item_problems(item, src.record_kind, resolver, checker)
         if problems:
             result.rejected += 1
             raw = item.raw if isinstance(item.raw, str) else json.dumps(item.raw, ensure_ascii=False, default=str)
-            for path, rule, message in problems:
-                rules[rule] += 1
-                reject = {"file": item.file or src.path.name, "line": item.line, "field_path": path,
-                          "rule": rule, "message": message, "record": raw[:4000]}
+            for problem in problems:
+                rules[problem.rule] += 1
+                reject = {"file": item.file or src.path.name, "line": item.line, "field_path": problem.path,
+                          "rule": problem.rule, "message": problem.message, "record": raw[:4000]}
                 journal.rejects.add(reject)
                 if len(result.reject_samples) < MAX_REJECT_SAMPLES:
                     result.reject_samples.append({k: v for k, v in reject.items() if k != "record"})
         else:
-            journal.records.add(to_row(src.record_kind, record))
+            journal.records.add(to_row(src.record_kind, item.record))
         if result.read % 1000 == 0:
             progress("reading", result.read, None)
     progress("reading", result.read, result.read)

@@ -1,4 +1,4 @@
-"""Regenerate the demo's sample media and records in mmdata/demo/samples (run once; output is committed)."""
+"""Regenerate the demo's sample media and records in mmdata/samples (run once; output is committed)."""
 
 import json
 import math
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-OUT = Path(__file__).resolve().parents[1] / "mmdata" / "demo" / "samples"
+OUT = Path(__file__).resolve().parents[1] / "mmdata" / "samples"
 
 
 def tone(path: Path, freqs: list[float], seconds: float, rate: int = 16000) -> None:

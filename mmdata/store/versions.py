@@ -136,6 +136,7 @@ def record_version(
     """Inside an open transaction: add the ``_versions`` row and name the snapshot after it."""
     (latest,) = con.execute("SELECT coalesce(max(version), 0) FROM lake._versions WHERE dataset = ?", [dataset]).fetchone()
     version = latest + 1
+    parents = ([f"{dataset}@{latest}"] if latest else []) + [p for p in lineage.parents if p != f"{dataset}@{latest}"]
     con.execute(
         "INSERT INTO lake._versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -145,7 +146,7 @@ def record_version(
             datetime.now(timezone.utc).replace(tzinfo=None),
             lineage.command,
             json.dumps(redact(lineage.arguments), ensure_ascii=False, default=str),
-            lineage.parents,
+            parents,
             json.dumps(redact(lineage.inputs), ensure_ascii=False, default=str),
             json.dumps(counts),
             __version__,

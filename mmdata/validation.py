@@ -1,0 +1,85 @@
+"""``validate``: check a stored dataset version, or a file before importing it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mmdata.formats import open_source
+from mmdata.formats.base import Item
+from mmdata.progress import ProgressCallback, silent
+from mmdata.schemas.check import RecordChecker
+from mmdata.schemas.items import item_problems
+from mmdata.store.lake import Store
+from mmdata.store.resolve import MediaResolver
+from mmdata.store.tables import from_row
+from mmdata.store.versions import resolve
+
+MAX_SAMPLES = 20
+
+
+@dataclass
+class ValidationReport:
+    target: str
+    record_kind: str
+    checked: int = 0
+    invalid: int = 0
+    by_rule: dict = field(default_factory=dict)
+    samples: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.invalid == 0
+
+
+def _stored_items(store: Store, ref_text: str):
+    with store.reader() as con:
+        ref = resolve(con, ref_text)
+        reader = con.execute(f"SELECT * FROM {ref.relation}").fetch_record_batch(5000)
+        number = 0
+        for batch in reader:
+            for row in batch.to_pylist():
+                number += 1
+                yield ref, Item(number, row["id"], record=from_row(ref.record_kind, row), file=str(ref))
+
+
+def validate(target: str | Path, store: Store | str | None = None, format: str | None = None,
+             media_root: str | Path | None = None, progress: ProgressCallback = silent) -> ValidationReport:
+    """Check every record of ``target`` (``name``, ``name@N``, ``name@tag``, or a file/folder).
+
+    All rules apply: JSON Schema, placeholders, roles, empty turns, fake Malay, and media that
+    must exist and decode. Nothing is written.
+
+    >>> report = validate("chats@2")
+    >>> report.ok, report.by_rule
+    (False, {'placeholder-count': 3})
+    """
+    store = store if isinstance(store, Store) else Store(store)
+    path = Path(target)
+    if path.exists():
+        source = open_source(path, format, media_root)
+        kind, items = source.record_kind, ((None, item) for item in source.items)
+        resolver = MediaResolver(None, source.media_root)
+    else:
+        with store.reader() as con:
+            kind = resolve(con, str(target)).record_kind
+        items = _stored_items(store, str(target))
+        resolver = MediaResolver(store.media, None)
+    report = ValidationReport(str(target), kind)
+    checker = RecordChecker(kind)
+    rules: Counter = Counter()
+    for _, item in items:
+        report.checked += 1
+        problems = item_problems(item, kind, resolver, checker)
+        if problems:
+            report.invalid += 1
+            for problem in problems:
+                rules[problem.rule] += 1
+                if len(report.samples) < MAX_SAMPLES:
+                    report.samples.append({"file": item.file or path.name, "line": item.line, "field_path": problem.path,
+                                           "rule": problem.rule, "message": problem.message})
+        if report.checked % 1000 == 0:
+            progress("validating", report.checked, None)
+    report.by_rule = dict(rules)
+    return report
