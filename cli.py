@@ -1,0 +1,271 @@
+"""The ``mmdata`` command line: a thin Typer layer over the library (one function per command).
+
+Only this file turns library errors into a red one-line message and an exit code.
+Heavy modules are imported inside the commands so ``mmdata --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+import typer
+from typer.core import TyperGroup
+
+
+class _Group(TyperGroup):
+    """Catches the library's errors for every command: one red line, no traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from mmdata.errors import MmdataError
+
+        try:
+            return super().invoke(ctx)
+        except MmdataError as exc:
+            from mmdata.render import errors
+
+            errors.print(f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+
+
+app = typer.Typer(cls=_Group, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Versioned bilingual (English/Malay) multimodal instruction data.")
+JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON.")
+WaitOpt = typer.Option(None, "--wait", help="Seconds to wait for another writer before 'store is busy' (default 30).")
+
+
+class _State:
+    store: Optional[Path] = None
+
+
+def _store():
+    from mmdata.store.lake import Store
+
+    return Store(_State.store)
+
+
+@app.callback()
+def _root(
+    store: Optional[Path] = typer.Option(None, "--store", envvar="MMDATA_HOME", help="Store folder (default ./mmdata-store)."),
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+):
+    if version:
+        from mmdata import __version__
+
+        print(__version__)
+        raise typer.Exit()
+    _State.store = store
+
+
+@app.command("import")
+def import_cmd(
+    source: Path = typer.Argument(..., help="File or folder to import."),
+    into: str = typer.Option(..., "--into", help="Dataset name."),
+    format: Optional[str] = typer.Option(None, "--format", help="audio-instruction|relationship|llava|sharegpt|mmdata|hf|folder (default: detect)."),
+    media_root: Optional[Path] = typer.Option(None, "--media-root", help="Where relative media paths start (default: beside the input)."),
+    replace: bool = typer.Option(False, "--replace", help="Make the new version exactly the input (remove records it lacks)."),
+    wait: Optional[float] = WaitOpt,
+    as_json: bool = JsonOpt,
+):
+    """Import a dataset into the store as a new version (name@N)."""
+    from mmdata import import_
+    from mmdata.render import console, print_json, progress_bar, table
+
+    with progress_bar(not as_json) as progress:
+        result = import_(source, into, _store(), format, media_root, replace, wait, progress)
+    counts = {"imported": result.imported, "rejected": result.rejected, "skipped": result.skipped}
+    if as_json:
+        return print_json({"dataset": into, "version": result.version, "format": result.format, **counts,
+                           "added": result.added, "changed": result.changed, "removed": result.removed,
+                           "rejects_by_rule": result.rejects_by_rule, "reject_samples": result.reject_samples,
+                           "message": result.message})
+    console.print(f"[bold]{result.message}[/bold]  [dim](format {result.format}, {result.record_kind} records)[/dim]")
+    if result.reject_samples:
+        table(f"rejected ({result.rejected})", result.reject_samples, ["file", "line", "field_path", "rule", "message"])
+
+
+@app.command()
+def validate(
+    target: str = typer.Argument(..., help="name, name@N, name@tag, or a file/folder to check before importing."),
+    format: Optional[str] = typer.Option(None, "--format", help="Input format when TARGET is a file."),
+    media_root: Optional[Path] = typer.Option(None, "--media-root"),
+    as_json: bool = JsonOpt,
+):
+    """Check every record against the schemas, rules and media. Exit 0 only when clean."""
+    from mmdata import validate as run
+    from mmdata.render import console, print_json, progress_bar, table
+
+    with progress_bar(not as_json) as progress:
+        report = run(target, _store(), format, media_root, progress)
+    if as_json:
+        print_json({"target": report.target, "checked": report.checked, "invalid": report.invalid,
+                    "by_rule": report.by_rule, "samples": report.samples})
+    else:
+        verdict = "[green]clean[/green]" if report.ok else f"[red]{report.invalid} invalid[/red]"
+        console.print(f"{report.target}: {report.checked} {report.record_kind} records checked, {verdict}")
+        if report.by_rule:
+            table("violations by rule", [{"rule": k, "count": v} for k, v in sorted(report.by_rule.items())])
+            table("examples", report.samples[:10], ["file", "line", "field_path", "rule", "message"])
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def query(
+    sql: str = typer.Argument(..., help='One SELECT; datasets by name, versions as "name@N".'),
+    format: str = typer.Option("table", "--format", help="table|json|csv"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Stream the result to a .parquet, .csv or .jsonl file."),
+    limit: int = typer.Option(50, "--limit", help="Rows shown by --format table."),
+):
+    """Run read-only SQL (DuckDB) over the store."""
+    from mmdata import query as run
+    from mmdata.render import console, table
+
+    result = run(sql, _store(), out)
+    if out is not None:
+        return console.print(f"{result.rows} rows -> {result.path}")
+    if format == "json":
+        from mmdata.render import print_json
+
+        return print_json(result.table.to_pylist())
+    if format == "csv":
+        import pyarrow.csv as pacsv
+
+        return pacsv.write_csv(result.table, sys.stdout.buffer)
+    if format != "table":
+        raise typer.BadParameter("--format must be table, json or csv")
+    table(None, result.table.slice(0, limit).to_pylist(), result.columns)
+    if result.rows > limit:
+        console.print(f"[dim]{result.rows} rows, {limit} shown (--limit, or --out FILE for all)[/dim]")
+
+
+@app.command()
+def ls(as_json: bool = JsonOpt):
+    """List datasets with their newest version."""
+    from mmdata import ls as run
+    from mmdata.render import console, print_json, table
+
+    rows = run(_store())
+    if as_json:
+        return print_json(rows)
+    if not rows:
+        return console.print("no datasets yet: mmdata import FILE --into NAME")
+    table("datasets", rows)
+
+
+@app.command()
+def log(name: str = typer.Argument(..., help="Dataset name."), as_json: bool = JsonOpt):
+    """Every version of a dataset, with its lineage."""
+    from mmdata import log as run
+    from mmdata.render import print_json, table
+
+    rows = run(name, _store())
+    if as_json:
+        return print_json(rows)
+    table(f"{name}: versions", [{**r, "version": f"@{r['version']}"} for r in rows],
+          ["version", "created_at", "command", "counts", "parents", "tags", "arguments"])
+
+
+@app.command()
+def show(ref: str = typer.Argument(..., help="name, name@N or name@tag."), limit: int = typer.Option(3, "--limit"),
+         as_json: bool = JsonOpt):
+    """One version: lineage, columns, sample records, rejects."""
+    from mmdata import show as run
+    from mmdata.render import console, key_values, print_json, table
+
+    info = run(ref, _store(), limit)
+    if as_json:
+        return print_json(info)
+    key_values(info["version"], {k: v for k, v in info.items() if k not in ("sample", "reject_samples", "columns")})
+    for record in info["sample"]:
+        console.print_json(data=record)
+    if info["reject_samples"]:
+        table("rejected records", info["reject_samples"])
+
+
+@app.command()
+def diff(a: str = typer.Argument(..., help="Older version, name@N."), b: str = typer.Argument(..., help="Newer version."),
+         limit: int = typer.Option(3, "--limit"), as_json: bool = JsonOpt):
+    """Records added, removed and changed between two versions."""
+    from mmdata import diff as run
+    from mmdata.render import console, print_json, table
+
+    result = run(a, b, _store(), limit)
+    if as_json:
+        return print_json(result)
+    table(f"{result['a']} -> {result['b']}", [result["counts"]])
+    for what, records in result["samples"].items():
+        for record in records:
+            console.print(f"[bold]{what}[/bold]")
+            console.print_json(data=record)
+
+
+@app.command()
+def tag(ref: str = typer.Argument(..., help="name@N"), name: str = typer.Argument(..., help="Tag, e.g. stable."),
+        wait: Optional[float] = WaitOpt):
+    """Point a tag at a version: name@TAG then means name@N."""
+    from mmdata import tag as run
+    from mmdata.render import console
+
+    result = run(ref, name, _store(), wait)
+    console.print(f"{result['dataset']}@{result['tag']} -> {result['dataset']}@{result['version']}")
+
+
+@app.command()
+def stats(ref: str = typer.Argument(..., help="name, name@N or name@tag."), as_json: bool = JsonOpt):
+    """Turns, lengths, media per record, Malay fill and kinds of a version."""
+    from mmdata import stats as run
+    from mmdata.render import key_values, print_json
+
+    result = run(ref, _store())
+    if as_json:
+        return print_json(result)
+    key_values(result.pop("version"), result)
+
+
+@app.command()
+def export(
+    ref: str = typer.Argument(..., help="name, name@N or name@tag."),
+    format: str = typer.Option(..., "--format", help="hf|jsonl|llava|sharegpt"),
+    out: Path = typer.Option(..., "--out", help="New folder to write."),
+    language: str = typer.Option("en", "--language", help="en or ms (llava/sharegpt: which side of the chat)."),
+    as_json: bool = JsonOpt,
+):
+    """Export a version for training."""
+    from mmdata import export as run
+    from mmdata.render import console, print_json, progress_bar
+
+    with progress_bar(not as_json) as progress:
+        result = run(ref, format, out, _store(), language, progress)
+    if as_json:
+        return print_json(result)
+    skipped = f", {result['skipped']} without a full {language} side left out" if result["skipped"] else ""
+    console.print(f"{result['version']}: {result['records']} records -> {result['out']} ({format}){skipped}")
+
+
+@app.command()
+def demo():
+    """Build a demo store from the bundled samples and walk through the main commands."""
+    from mmdata import demo as run
+    from mmdata.render import console, key_values, table
+
+    for step in run(_store()):
+        console.rule(f"[bold]{step.title}")
+        console.print(f"[dim]$ {step.command}[/dim]", highlight=False, soft_wrap=True)
+        if step.text:
+            console.print(step.text)
+        if step.rows:
+            table(None, step.rows)
+        if step.fields:
+            key_values(step.title, step.fields)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

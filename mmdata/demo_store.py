@@ -1,0 +1,88 @@
+"""``demo``: build a store from the bundled samples and walk through import, validate, query, diff, export.
+
+The walk-through is a generator of steps, so the library prints nothing: the CLI renders each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from mmdata.errors import MmdataError
+from mmdata.store.lake import Store
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+@dataclass
+class DemoStep:
+    title: str
+    command: str  # the CLI command a user would type for the same thing
+    text: str = ""
+    rows: list[dict] | None = None
+    fields: dict | None = None
+
+
+def _import_step(store: Store, source: str, into: str, what: str) -> DemoStep:
+    from mmdata.importing import import_
+
+    result = import_(SAMPLES / source, into, store)
+    return DemoStep(f"Import {what}", f"mmdata import {source} --into {into}",
+                    f"{result.message} (detected format: {result.format})",
+                    [{k: v for k, v in s.items() if k != "file"} for s in result.reject_samples] or None)
+
+
+def demo(store: Store | str | None = None) -> Iterator[DemoStep]:
+    """Run the demo against ``store`` step by step; safe to run again (re-imports add nothing)."""
+    from mmdata.exporters import export
+    from mmdata.history import diff, tag
+    from mmdata.inspect import ls, stats
+    from mmdata.querying import query
+    from mmdata.validation import validate
+
+    store = store if isinstance(store, Store) else Store(store)
+    yield DemoStep("Store", f"mmdata --store {store.root} ...", f"Using the store at {store.root.resolve()}")
+    yield _import_step(store, "audio_instructions.jsonl", "audio_chat", "the reference audio-instruction JSONL")
+    yield _import_step(store, "relationships.jsonl", "relations", "the reference multi-image / multi-audio / image-audio JSONL")
+    yield _import_step(store, "llava.json", "llava_chat", "LLaVA JSON")
+    yield _import_step(store, "sharegpt.json", "sharegpt_chat", "LLaMA-Factory sharegpt")
+    yield _import_step(store, "images", "images", "a folder of images with metadata.csv")
+
+    report = validate(SAMPLES / "relationships.jsonl", store)
+    yield DemoStep("Validate a file before importing it", "mmdata validate relationships.jsonl",
+                   f"{report.checked} records, {report.invalid} invalid: exit code {0 if report.ok else 1}", report.samples)
+    report = validate("audio_chat", store)
+    yield DemoStep("Validate a stored dataset", "mmdata validate audio_chat",
+                   f"{report.checked} records, {'clean' if report.ok else f'{report.invalid} invalid'}")
+
+    yield DemoStep("Datasets in the store", "mmdata ls", rows=ls(store))
+    union = " UNION ALL ".join(f"SELECT kind, len(chat) AS turns FROM {n}" for n in ("audio_chat", "relations", "llava_chat", "sharegpt_chat"))
+    for title, sql in [
+        ("Query: conversations by kind", f"SELECT kind, count(*) AS records, sum(turns) AS turns FROM ({union}) GROUP BY kind ORDER BY kind"),
+        ("Query: turns by role, with Malay fill", "SELECT t.role, count(*) AS turns, count(t.content_ms) AS with_malay "
+                                                  "FROM (SELECT unnest(chat) AS t FROM audio_chat) GROUP BY t.role ORDER BY t.role"),
+        ("Query: every conversation that uses one image", "SELECT r.kind, r.chat[1].content AS first_turn FROM relations r "
+                                                           "JOIN images i ON list_contains(r.images, i.media_id) WHERE i.title = 'Teh tarik'"),
+    ]:
+        yield DemoStep(title, f'mmdata query "{sql}"', rows=query(sql, store).table.to_pylist())
+
+    yield _import_step(store, "audio_instructions_fix.jsonl", "audio_chat", "a corrected file (fixes a translation, edits an answer)")
+    changes = diff("audio_chat@1", "audio_chat@2", store)
+    yield DemoStep("What changed between two versions", "mmdata diff audio_chat@1 audio_chat@2", rows=[changes["counts"]])
+    tag("audio_chat@2", "stable", store)
+    yield DemoStep("Tag the version you trust", "mmdata tag audio_chat@2 stable", "audio_chat@stable -> audio_chat@2")
+    yield DemoStep("Shape of the data", "mmdata stats audio_chat@stable", fields=stats("audio_chat@stable", store))
+
+    for format in ("sharegpt", "llava", "hf"):
+        out = store.root / "exports" / f"audio_chat@2-{format}"
+        command = f"mmdata export audio_chat@stable --format {format} --out {out}"
+        if out.exists():
+            yield DemoStep(f"Export as {format}", command, f"already exported to {out}")
+            continue
+        try:
+            result = export("audio_chat@stable", format, out, store)
+        except MmdataError as exc:  # the hf export needs the optional extra
+            yield DemoStep(f"Export as {format}", command, f"skipped: {exc}")
+            continue
+        yield DemoStep(f"Export as {format}", command, f"{result['records']} records -> {out}")

@@ -1,0 +1,42 @@
+"""``export``: write a dataset version in a format training code reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mmdata.errors import InputError
+from mmdata.progress import ProgressCallback, silent
+from mmdata.store.lake import Store
+
+FORMATS = ("jsonl", "hf", "llava", "sharegpt")
+
+
+def export(ref: str, format: str, out: str | Path, store: Store | str | None = None, language: str = "en",
+           progress: ProgressCallback = silent) -> dict:
+    """Export version ``ref`` to folder ``out`` as ``jsonl`` (ours), ``hf``, ``llava`` or ``sharegpt``.
+
+    ``language="ms"`` writes the Malay side (``content_ms``) for llava/sharegpt; records
+    without a full Malay side are then left out and counted.
+
+    >>> export("chats@stable", "sharegpt", "out/chats")
+    {'version': 'chats@2', 'format': 'sharegpt', 'records': 120, 'skipped': 0, 'out': 'out/chats', ...}
+    """
+    if format not in FORMATS:
+        raise InputError(f"unknown export format {format!r}; one of {', '.join(FORMATS)}")
+    if language not in ("en", "ms"):
+        raise InputError(f"--language must be en or ms, not {language!r}")
+    store = store if isinstance(store, Store) else Store(store)
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise InputError(f"{out} exists and is not empty; pick a new folder")
+    from importlib import import_module
+
+    writer = import_module(f"mmdata.exporters.{format}")
+    from mmdata.exporters.common import VersionReader
+
+    with VersionReader(store, ref) as reader:
+        if format in ("llava", "sharegpt") and reader.version.record_kind != "conversation":
+            raise InputError(f"{format} holds conversations; {reader.version} holds {reader.version.record_kind} records")
+        out.mkdir(parents=True, exist_ok=True)
+        counts = writer.write(reader, out, language=language, progress=progress)
+    return {"version": str(reader.version), "format": format, "out": str(out), **counts}

@@ -1,0 +1,61 @@
+"""What every exporter needs: the records of one version, and their media files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Iterator
+
+from mmdata import __version__
+from mmdata.store.lake import Store
+from mmdata.store.tables import from_row
+from mmdata.store.versions import VersionRef, resolve
+
+
+class VersionReader:
+    """Streams the records of one version in batches; opens the store read-only."""
+
+    def __init__(self, store: Store, ref: str, batch_size: int = 2000):
+        self.store, self.ref, self.batch_size = store, ref, batch_size
+
+    def __enter__(self) -> "VersionReader":
+        self.con = self.store.connect(read_only=True)
+        self.version: VersionRef = resolve(self.con, self.ref)
+        (self.count,) = self.con.execute(f"SELECT count(*) FROM {self.version.relation}").fetchone()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.con.close()
+
+    def rows(self) -> Iterator[dict]:
+        """Table rows (JSON fields as text), in id order so exports are reproducible."""
+        batches = self.con.execute(f"SELECT * EXCLUDE (key) FROM {self.version.relation} ORDER BY id").fetch_record_batch(self.batch_size)
+        for batch in batches:
+            yield from batch.to_pylist()
+
+    def records(self) -> Iterator[dict]:
+        for row in self.rows():
+            yield from_row(self.version.record_kind, row)
+
+    def media_path(self, media_id: str) -> Path:
+        return self.store.media.path(media_id)
+
+    def manifest(self, out: Path, **extra) -> None:
+        (out / "mmdata.json").write_text(json.dumps({
+            "dataset": self.version.dataset, "version": self.version.version, "record_kind": self.version.record_kind,
+            "records": self.count, "tool_version": __version__, **extra}, indent=2) + "\n")
+
+
+def copy_media(reader: VersionReader, media_id: str, folder: Path, out: Path) -> str:
+    """Copy one media file into ``folder`` (once); its path relative to ``out``."""
+    source = reader.media_path(media_id)
+    target = folder / source.name
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    return str(target.relative_to(out))
+
+
+def turn_text(turn: dict, language: str) -> str | None:
+    return turn.get("content_ms") if language == "ms" else turn.get("content")

@@ -1,0 +1,77 @@
+"""A Hugging Face dataset (``save_to_disk``) with the media embedded as ``Image`` / ``Audio`` features.
+
+``datasets.load_from_disk(out)`` then decodes the real media: images to PIL, audio through
+torchcodec. Conversations keep their media in ``images`` / ``audios`` lists, in placeholder order.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from mmdata.errors import MmdataError
+from mmdata.exporters.common import VersionReader
+from mmdata.schemas.check import MEDIA_FIELDS, SINGLE_MEDIA
+from mmdata.store.tables import arrow_schema
+
+
+def _features(record_kind: str):
+    import datasets
+
+    schema = arrow_schema(record_kind)
+    schema = schema.remove(schema.get_field_index("key"))
+    features = datasets.Features.from_arrow_schema(schema)
+    feature = {"image": datasets.Image(), "audio": datasets.Audio()}
+    if record_kind in MEDIA_FIELDS:
+        for field, kind in MEDIA_FIELDS[record_kind].items():
+            features[field] = datasets.List(feature[kind])
+    else:
+        media = SINGLE_MEDIA[record_kind]
+        del features["media_id"]
+        features[media] = feature[media]
+    return features
+
+
+def write(reader: VersionReader, out: Path, language: str, progress) -> dict:
+    try:
+        import datasets
+    except ImportError as exc:
+        raise MmdataError("the hf export needs the Hugging Face extra: pip install 'mmdata[hf]'") from exc
+    kind = reader.version.record_kind
+
+    def embedded(media_id: str) -> dict:
+        path = reader.media_path(media_id)
+        return {"bytes": path.read_bytes(), "path": path.name}
+
+    def rows():
+        for n, row in enumerate(reader.rows(), start=1):
+            if kind in MEDIA_FIELDS:
+                for field in MEDIA_FIELDS[kind]:
+                    row[field] = [embedded(m) for m in row[field] or []]
+            else:
+                row[SINGLE_MEDIA[kind]] = embedded(row.pop("media_id"))
+            progress("exporting", n, reader.count)
+            yield row
+
+    from datasets.arrow_writer import ArrowWriter
+
+    features = _features(kind)
+    # Rows stream through an Arrow file (memory-mapped afterwards), so a large export never
+    # holds every media file in memory.
+    with tempfile.TemporaryDirectory(prefix="mmdata-hf-") as scratch:
+        staged = str(Path(scratch) / "rows.arrow")
+        with ArrowWriter(features=features, path=staged) as writer:
+            for row in rows():
+                writer.write(features.encode_example(row))
+            writer.finalize()
+        dataset = datasets.Dataset.from_file(staged)
+        # We report progress ourselves; datasets' own bars would print from inside the library.
+        bars_were_on = datasets.is_progress_bar_enabled()
+        datasets.disable_progress_bars()
+        try:
+            dataset.save_to_disk(str(out))
+        finally:
+            if bars_were_on:
+                datasets.enable_progress_bars()
+    reader.manifest(out, format="hf")
+    return {"records": len(dataset), "skipped": 0}

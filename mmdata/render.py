@@ -1,0 +1,68 @@
+"""Rich rendering for the CLI: tables, panels and progress bars. The library never imports this."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from typing import Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def print_json(data) -> None:
+    # Plain print, not rich: machine output must be exactly JSON, unwrapped.
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def table(title: str | None, rows: list[dict], columns: list[str] | None = None) -> None:
+    columns = columns or (list(rows[0]) if rows else [])
+    grid = Table(title=title, show_lines=False, header_style="bold cyan")
+    for column in columns:
+        grid.add_column(column, overflow="fold")
+    for row in rows:
+        grid.add_row(*[_cell(row.get(c)) for c in columns])
+    console.print(grid)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "[dim]-[/dim]"
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+        return ", ".join(map(str, value))
+    if isinstance(value, (list, dict)):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        return text if len(text) <= 120 else text[:117] + "..."
+    return str(value)
+
+
+def key_values(title: str, data: dict) -> None:
+    grid = Table(title=title, show_header=False, header_style="bold cyan")
+    grid.add_column(style="bold")
+    grid.add_column(overflow="fold")
+    for key, value in data.items():
+        grid.add_row(key, _cell(value))
+    console.print(grid)
+
+
+@contextmanager
+def progress_bar(enabled: bool = True) -> Iterator:
+    """A callback for the library's ``progress=``: one bar per task name, with ETA when the total is known."""
+    if not enabled:
+        yield lambda task, done, total=None: None
+        return
+    bars = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=errors, transient=True)
+    tasks: dict[str, int] = {}
+
+    def update(task: str, done: int, total: int | None = None) -> None:
+        if task not in tasks:
+            tasks[task] = bars.add_task(task, total=total)
+        bars.update(tasks[task], completed=done, total=total)
+
+    with bars:
+        yield update
