@@ -76,7 +76,7 @@ def query(sql: str, store: Store | str | None = None, out: str | Path | None = N
     try:
         if out is None:
             result = con.execute(sql)
-            table = result.fetch_arrow_table()
+            table = result.to_arrow_table()
             return QueryResult(table.column_names, table, table.num_rows)
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -36,7 +36,7 @@ class ValidationReport:
 def _stored_items(store: Store, ref_text: str):
     with store.reader() as con:
         ref = resolve(con, ref_text)
-        reader = con.execute(f"SELECT * FROM {ref.relation}").fetch_record_batch(5000)
+        reader = con.execute(f"SELECT * FROM {ref.relation}").to_arrow_reader(5000)
         number = 0
         for batch in reader:
             for row in batch.to_pylist():

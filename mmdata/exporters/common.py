@@ -30,7 +30,7 @@ class VersionReader:
 
     def rows(self) -> Iterator[dict]:
         """Table rows (JSON fields as text), in id order so exports are reproducible."""
-        batches = self.con.execute(f"SELECT * EXCLUDE (key) FROM {self.version.relation} ORDER BY id").fetch_record_batch(self.batch_size)
+        batches = self.con.execute(f"SELECT * EXCLUDE (key) FROM {self.version.relation} ORDER BY id").to_arrow_reader(self.batch_size)
         for batch in batches:
             yield from batch.to_pylist()
 

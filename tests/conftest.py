@@ -1,0 +1,70 @@
+"""Shared fixtures: a fresh store per test, small real media made on the spot, JSONL writers."""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+import wave
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from mmdata.store.lake import Store
+
+SAMPLES = Path(__file__).resolve().parents[1] / "mmdata" / "samples"
+
+
+def make_wav(path: Path, seconds: float = 0.5, freq: float = 440.0, rate: int = 16000) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate)
+        w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * freq * n / rate)))
+                               for n in range(int(seconds * rate))))
+    return path
+
+
+def make_png(path: Path, colour: str = "red", size: tuple[int, int] = (16, 12)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, colour).save(path)
+    return path
+
+
+def write_jsonl(path: Path, rows: list) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows))
+    return path
+
+
+def chat(*pairs: tuple[str, str], ms: bool = True) -> list[dict]:
+    """user/assistant turns from (question, answer) pairs, with a Malay side when ``ms``."""
+    turns = []
+    for question, answer in pairs:
+        turns.append({"role": "user", "content": question, **({"content_ms": f"[ms] {question}"} if ms else {})})
+        turns.append({"role": "assistant", "content": answer, **({"content_ms": f"[ms] {answer}"} if ms else {})})
+    return turns
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    return Store(tmp_path / "store")
+
+
+@pytest.fixture
+def media(tmp_path) -> Path:
+    """A folder with two images and two audio clips, as relative paths beside the input files."""
+    root = tmp_path / "input"
+    make_png(root / "img" / "a.png", "red")
+    make_png(root / "img" / "b.png", "blue")
+    make_wav(root / "aud" / "x.wav", 0.5, 440)
+    make_wav(root / "aud" / "y.wav", 0.7, 660)
+    return root
+
+
+@pytest.fixture
+def audio_instruction_file(media) -> Path:
+    return write_jsonl(media / "audio.jsonl", [
+        {"context": "ctx one", "filename": "aud/x.wav", "chat": chat(("What is said?", "Hello."))},
+        {"context": "ctx two", "filename": "aud/y.wav", "chat": chat(("Who speaks?", "A trader."), ("Where?", "A market."))},
+    ])

@@ -1,0 +1,107 @@
+import json
+
+import jsonschema
+import pytest
+
+from mmdata.schemas.check import RecordChecker, load_schema
+from mmdata.store.media import MediaInfo
+
+IMG, AUD = "a" * 64, "b" * 64
+
+
+def conversation(**overrides):
+    record = {"kind": "image-audio", "chat": [
+        {"role": "user", "content": "<image>\n<audio>\nWhat links them?", "content_ms": "<image>\n<audio>\nApa kaitannya?"},
+        {"role": "assistant", "content": "Both are Malaysian.", "content_ms": "Kedua-duanya dari Malaysia."},
+    ], "images": [IMG], "audios": [AUD]}
+    record.update(overrides)
+    return record
+
+
+def rules_of(record, kind="conversation", media=None):
+    return {(v.path, v.rule) for v in RecordChecker(kind, media).check(record)}
+
+
+@pytest.mark.parametrize("kind", ["conversation", "audio", "transcript", "image"])
+def test_schemas_are_valid_draft_2020_12(kind):
+    schema = load_schema(kind)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_a_good_record_passes():
+    assert rules_of(conversation()) == set()
+
+
+def test_schema_violations_name_the_field():
+    assert ("$", "schema:required") in rules_of({"kind": "text"})
+    assert ("chat/0/role", "schema:enum") in rules_of(conversation(chat=[{"role": "bot", "content": "x"}]))
+    assert ("images/0", "schema:pattern") in rules_of(conversation(images=["not-an-id"]))
+
+
+def test_placeholder_counts_must_match_media_lists():
+    assert ("images", "placeholder-count") in rules_of(conversation(images=[IMG, IMG]))
+    assert ("audios", "placeholder-count") in rules_of(conversation(audios=[]))
+
+
+def test_placeholder_counts_must_match_in_content_ms():
+    record = conversation()
+    record["chat"][0]["content_ms"] = "<image>\nApa kaitannya?"
+    assert rules_of(record) == {("chat/0/content_ms", "placeholder-count")}
+
+
+def test_roles_alternate_after_an_optional_system_turn():
+    system = {"role": "system", "content": "Be brief."}
+    good = conversation()
+    good["chat"].insert(0, system)
+    assert rules_of(good) == set()
+    twice = conversation()
+    twice["chat"].insert(1, {"role": "user", "content": "again"})
+    assert ("chat/1/role", "role-order") in rules_of(twice)
+    dangling = conversation()
+    dangling["chat"].append({"role": "user", "content": "and?"})
+    assert ("chat/2/role", "role-order") in rules_of(dangling)
+
+
+def test_no_empty_turns():
+    record = conversation()
+    record["chat"][1]["content"] = "   "
+    assert ("chat/1/content", "empty-turn") in rules_of(record)
+
+
+@pytest.mark.parametrize("text,rule", [
+    ("None", "content-ms-null"), ("null", "content-ms-null"), (" NaN ", "content-ms-null"),
+    ("Google Translate", "content-ms-ui-text"), ("Terjemahan Google", "content-ms-ui-text"),
+    ("Detect language", "content-ms-ui-text"), ("Kedua-duanya. Translated by Google", "content-ms-ui-text"),
+])
+def test_content_ms_is_real_malay_or_absent(text, rule):
+    record = conversation()
+    record["chat"][1]["content_ms"] = text
+    assert ("chat/1/content_ms", rule) in rules_of(record)
+    del record["chat"][1]["content_ms"]
+    assert rules_of(record) == set()
+
+
+def test_media_must_resolve_decode_and_be_of_the_right_kind():
+    from mmdata.errors import MediaError, MediaMissing
+
+    def lookup(media_id):
+        if media_id == IMG:
+            return MediaInfo(IMG, ".wav", "audio", 10)  # an "image" that is really audio
+        raise MediaMissing(f"media {media_id} is not in the store")
+
+    assert rules_of(conversation(), media=lookup) == {("images/0", "media-kind"), ("audios/0", "media-missing")}
+
+    def broken(media_id):
+        raise MediaError("does not decode")
+
+    assert ("images/0", "media-undecodable") in rules_of(conversation(), media=broken)
+
+
+def test_transcript_and_media_record_rules():
+    base = {"media_id": AUD, "start": 0.0, "end": 30.0, "text_ms": "selamat pagi"}
+    assert rules_of(base, "transcript") == set()
+    assert ("end", "time-span") in rules_of({**base, "end": 0.0}, "transcript")
+    assert ("text_ms", "empty-turn") in rules_of({"media_id": AUD, "start": 0, "end": 1}, "transcript")
+    assert ("$", "schema:required") in rules_of({"caption": "x"}, "image")
+    assert rules_of({"media_id": IMG, "caption": "x", "width": 4, "height": 4}, "image") == set()

@@ -1,0 +1,67 @@
+import subprocess
+
+import av
+import numpy as np
+import pytest
+
+from mmdata.errors import MediaError, MediaMissing
+from mmdata.store.media import MediaFolder, probe, sha256_file
+from tests.conftest import make_png, make_wav
+
+
+def make_mp3(path, seconds=0.4):
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libmp3lame", rate=16000)
+        stream.layout = "mono"
+        samples = (np.sin(np.arange(int(16000 * seconds)) / 10) * 0.3).astype(np.float32)[None, :]
+        frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+        frame.sample_rate = 16000
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def test_probe_measures_audio_and_images(tmp_path):
+    wav = probe(make_wav(tmp_path / "a.wav", seconds=0.5))
+    assert wav.kind == "audio" and wav.sample_rate == 16000 and wav.channels == 1
+    assert wav.duration_s == pytest.approx(0.5)
+    mp3 = probe(make_mp3(tmp_path / "b.mp3"))  # decoded through PyAV
+    assert mp3.kind == "audio" and mp3.duration_s == pytest.approx(0.4, abs=0.1)
+    png = probe(make_png(tmp_path / "c.png", size=(20, 10)))
+    assert (png.kind, png.width, png.height) == ("image", 20, 10)
+    assert png.id == sha256_file(tmp_path / "c.png")
+
+
+@pytest.mark.parametrize("name,content,error", [
+    ("missing.wav", None, MediaMissing),
+    ("empty.wav", b"", MediaError),
+    ("corrupt.wav", b"RIFF not really a wave file at all", MediaError),
+    ("corrupt.mp3", b"\x00" * 300, MediaError),
+    ("corrupt.png", b"\x89PNG\r\n\x1a\n broken", MediaError),
+    ("notes.txt", b"hello", MediaError),
+])
+def test_bad_media_is_a_clear_error(tmp_path, name, content, error):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(error, match=name):
+        probe(path)
+
+
+def test_media_folder_is_content_addressed(tmp_path):
+    folder = MediaFolder(tmp_path / "media")
+    first = folder.add(make_wav(tmp_path / "x.wav"))
+    again = folder.add(make_wav(tmp_path / "copy-of-x.wav"))
+    assert first.id == again.id
+    stored = folder.path(first.id)
+    assert stored == tmp_path / "media" / first.id[:2] / f"{first.id}.wav"
+    assert list((tmp_path / "media").rglob("*.wav")) == [stored]
+    from_bytes = folder.add_bytes(stored.read_bytes(), ".wav")
+    assert from_bytes.id == first.id
+    with pytest.raises(MediaError):
+        folder.add_bytes(b"garbage", ".png")
+    assert not list((tmp_path / "media").rglob(".incoming-*"))  # failed adds leave nothing behind
+    with pytest.raises(MediaMissing):
+        folder.path("0" * 64)
