@@ -52,7 +52,7 @@ def key_values(title: str, data: dict) -> None:
 @contextmanager
 def progress_bar(enabled: bool = True) -> Iterator:
     """A callback for the library's ``progress=``: one bar per task name, with ETA when the total is known."""
-    if not enabled:
+    if not enabled or not errors.is_terminal:  # no bars in logs and pipes
         yield lambda task, done, total=None: None
         return
     bars = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
