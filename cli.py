@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -18,15 +17,17 @@ from typer.core import TyperGroup
 class _Group(TyperGroup):
     """Catches the library's errors for every command: one red line, no traceback."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         from mmdata.errors import MmdataError
 
         try:
             return super().invoke(ctx)
         except MmdataError as exc:
+            from rich.markup import escape
+
             from mmdata.render import errors
 
-            errors.print(f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False, soft_wrap=True)
+            errors.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
@@ -72,6 +73,8 @@ def import_cmd(
     as_json: bool = JsonOpt,
 ):
     """Import a dataset into the store as a new version (name@N)."""
+    from rich.markup import escape
+
     from mmdata import import_
     from mmdata.render import console, print_json, progress_bar, table
 
@@ -83,7 +86,7 @@ def import_cmd(
                            "added": result.added, "changed": result.changed, "removed": result.removed,
                            "rejects_by_rule": result.rejects_by_rule, "reject_samples": result.reject_samples,
                            "message": result.message})
-    console.print(f"[bold]{result.message}[/bold]  [dim](format {result.format}, {result.record_kind} records)[/dim]")
+    console.print(f"[bold]{escape(result.message)}[/bold]  [dim](format {result.format}, {result.record_kind} records)[/dim]")
     if result.reject_samples:
         table(f"rejected ({result.rejected})", result.reject_samples, ["file", "line", "field_path", "rule", "message"])
 
@@ -126,7 +129,7 @@ def query(
 
     result = run(sql, _store(), out)
     if out is not None:
-        return console.print(f"{result.rows} rows -> {result.path}")
+        return console.print(f"{result.rows} rows -> {result.path}", markup=False)
     if format == "json":
         from mmdata.render import print_json
 
@@ -243,7 +246,7 @@ def export(
     if as_json:
         return print_json(result)
     skipped = f", {result['skipped']} without a full {language} side left out" if result["skipped"] else ""
-    console.print(f"{result['version']}: {result['records']} records -> {result['out']} ({format}){skipped}")
+    console.print(f"{result['version']}: {result['records']} records -> {result['out']} ({format}){skipped}", markup=False)
 
 
 @app.command()
@@ -254,9 +257,9 @@ def demo():
 
     for step in run(_store()):
         console.rule(f"[bold]{step.title}")
-        console.print(f"[dim]$ {step.command}[/dim]", highlight=False, soft_wrap=True)
+        console.print(f"$ {step.command}", style="dim", markup=False, highlight=False, soft_wrap=True)
         if step.text:
-            console.print(step.text)
+            console.print(step.text, markup=False)
         if step.rows:
             table(None, step.rows)
         if step.fields:

@@ -9,6 +9,7 @@ from typing import Iterator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 console = Console()
 errors = Console(stderr=True)
@@ -23,15 +24,15 @@ def table(title: str | None, rows: list[dict], columns: list[str] | None = None)
     columns = columns or (list(rows[0]) if rows else [])
     grid = Table(title=title, show_lines=False, header_style="bold cyan")
     for column in columns:
-        grid.add_column(column, overflow="fold")
+        grid.add_column(column, overflow="fold", min_width=min(len(column), 12))
     for row in rows:
-        grid.add_row(*[_cell(row.get(c)) for c in columns])
+        grid.add_row(*[Text(_cell(row.get(c))) for c in columns])
     console.print(grid)
 
 
 def _cell(value) -> str:
     if value is None:
-        return "[dim]-[/dim]"
+        return "-"
     if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
         return ", ".join(map(str, value))
     if isinstance(value, (list, dict)):
@@ -45,7 +46,7 @@ def key_values(title: str, data: dict) -> None:
     grid.add_column(style="bold")
     grid.add_column(overflow="fold")
     for key, value in data.items():
-        grid.add_row(key, _cell(value))
+        grid.add_row(key, Text(_cell(value)))
     console.print(grid)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Callable
 
@@ -34,7 +33,7 @@ def specs_dir() -> Path:
     """``specs/`` of the source tree, else the copy installed as ``mmdata.specs``."""
     if (_SOURCE_SPECS / "schemas").is_dir():
         return _SOURCE_SPECS
-    return Path(str(resources.files("mmdata.specs")))
+    return Path(__file__).resolve().parents[1] / "specs"
 
 
 @lru_cache(maxsize=None)
