@@ -110,6 +110,11 @@ class Store:
         """Hold the write lock and one DuckLake transaction: all of it commits, or none of it."""
         with write_lock(self.root / "write.lock", wait):
             con = self.connect(read_only=False)
+            # Writers stream big staged files through DuckDB: cap its memory and let it spill,
+            # so an import's footprint does not grow with the input.
+            con.execute(f"SET memory_limit = '{os.environ.get('MMDATA_WRITE_MEMORY', '1GB')}'")
+            con.execute(f"SET temp_directory = '{self.runs / '.spill'}'")
+            con.execute("SET preserve_insertion_order = false")
             try:
                 con.execute("BEGIN")
                 for ddl in _META_DDL:

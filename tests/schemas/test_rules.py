@@ -105,3 +105,23 @@ def test_transcript_and_media_record_rules():
     assert ("text_ms", "empty-turn") in rules_of({"media_id": AUD, "start": 0, "end": 1}, "transcript")
     assert ("$", "schema:required") in rules_of({"caption": "x"}, "image")
     assert rules_of({"media_id": IMG, "caption": "x", "width": 4, "height": 4}, "image") == set()
+
+
+def test_fast_check_agrees_with_jsonschema():
+    """The compiled fast path may only say yes where jsonschema does (and should agree on no)."""
+    from mmdata.schemas.check import _fast_check, _validator
+
+    cases = {
+        "conversation": [conversation(), {"kind": "text"}, conversation(chat=[]), conversation(images=["x"]),
+                         conversation(kind="Bad Kind"), conversation(chat=[{"role": "user"}]),
+                         conversation(chat=[{"role": "user", "content": ""}]), conversation(generation={"model": "m"}),
+                         conversation(generation="text"), conversation(context=None), conversation(extra_field=1),
+                         conversation(chat=[{"role": "user", "content": "x", "surprise": 1}]), [], "text"],
+        "transcript": [{"media_id": AUD, "start": 0, "end": 1}, {"media_id": AUD, "start": -1, "end": 1},
+                       {"media_id": AUD, "start": 0, "end": 1, "language_prob": 2}, {"media_id": AUD, "start": "0", "end": 1}],
+        "image": [{"media_id": IMG}, {"media_id": IMG, "width": 0}, {"media_id": IMG, "width": 1.5}, {"media_id": IMG, "attributes": []}],
+        "audio": [{"media_id": AUD, "duration": 1.5}, {"media_id": AUD, "duration": -1}, {"media_id": None}],
+    }
+    for kind, records in cases.items():
+        for record in records:
+            assert _fast_check(kind)(record) == _validator(kind).is_valid(record), (kind, record)
