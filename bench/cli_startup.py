@@ -23,7 +23,8 @@ def median_seconds(command: list[str], runs: int = 10) -> float:
 
 
 def main() -> None:
-    mmdata = shutil.which("mmdata") or str(Path(sys.executable).parent / "mmdata")
+    beside = Path(sys.executable).parent / "mmdata"  # the mmdata of this interpreter's environment
+    mmdata = str(beside) if beside.exists() else shutil.which("mmdata")
     base = median_seconds([sys.executable, "-c", "pass"])
     ours = median_seconds([mmdata, "--help"])
     print(f"# CLI start-up on {machine()}")

@@ -131,25 +131,26 @@ def import_(
     )
     with store.transaction(wait) as con:
         _commit(con, into, src.record_kind, staged, result, replace)
-        if result.added + result.changed + result.removed == 0:
-            result.message = f"nothing new in {src.path}: {result.skipped} records already in {into}"
-            if result.rejected:
-                result.message += f"; {result.rejected} rejected (kept in {journal.dir})"
+        changed = result.added + result.changed + result.removed > 0
+        if not changed and not staged["rejects"]:
             raise Rollback
-        counts = {"read": result.read, "added": result.added, "changed": result.changed, "removed": result.removed,
-                  "unchanged": result.unchanged, "duplicates": result.duplicates, "rejected": result.rejected}
-        result.version = record_version(con, into, src.record_kind, lineage, counts)
+        if changed:
+            counts = {"read": result.read, "added": result.added, "changed": result.changed, "removed": result.removed,
+                      "unchanged": result.unchanged, "duplicates": result.duplicates, "rejected": result.rejected}
+            result.version = record_version(con, into, src.record_kind, lineage, counts)
         if staged["rejects"]:
+            # Rejects are kept even when nothing else changed (then with no version).
             con.execute(
                 f"INSERT INTO lake._rejects SELECT ?, ?, ?, file, line, field_path, rule, message, record "
                 f"FROM read_parquet('{staged['rejects']}')",
                 [into, result.version, journal.run_id],
             )
         progress("committing", 1, 1)
-    if result.version is None:
-        return result
     journal.remove()
-    result.message = f"{into}@{result.version}: {result.imported} imported, {result.rejected} rejected, {result.skipped} skipped"
+    if result.version is None:
+        result.message = f"nothing new in {src.path} for {into}: {result.skipped} skipped, {result.rejected} rejected"
+    else:
+        result.message = f"{into}@{result.version}: {result.imported} imported, {result.rejected} rejected, {result.skipped} skipped"
     return result
 
 

@@ -40,16 +40,13 @@ def _check_read_only(sql: str) -> str:
 
 
 def open_query_connection(store: Store, sql: str) -> duckdb.DuckDBPyConnection:
-    """A connection where each dataset is a view by its name, plus views for the ``"name@V"`` the SQL uses."""
+    """A read-only connection where datasets resolve by name and ``"name@V"`` views exist for the SQL."""
     con = store.connect(read_only=True)
     try:
-        for table in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'lake'"
-        ).fetchall():
-            con.execute(f'CREATE VIEW memory.main."{table[0]}" AS SELECT * FROM lake."{table[0]}"')
+        con.execute("USE lake")  # unqualified names are the lake's tables: each dataset's newest version
         for name in sorted(set(_VERSIONED.findall(sql))):
             ref = resolve(con, name)
-            con.execute(f'CREATE VIEW memory.main."{name}" AS SELECT * FROM {ref.relation}')
+            con.execute(f'CREATE TEMP VIEW "{name}" AS SELECT * FROM {ref.relation}')
     except (NotFoundError, InputError):
         con.close()
         raise

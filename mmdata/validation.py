@@ -14,7 +14,8 @@ from mmdata.schemas.items import item_problems
 from mmdata.store.lake import Store
 from mmdata.store.resolve import MediaResolver
 from mmdata.store.tables import from_row
-from mmdata.store.versions import resolve
+from mmdata.errors import InputError
+from mmdata.store.versions import NAME_RE, resolve
 
 MAX_SAMPLES = 20
 
@@ -62,6 +63,8 @@ def validate(target: str | Path, store: Store | str | None = None, format: str |
         kind, items = source.record_kind, ((None, item) for item in source.items)
         resolver = MediaResolver(None, source.media_root)
     else:
+        if not NAME_RE.match(str(target).partition("@")[0]):
+            raise InputError(f"{target}: no such file or folder, and not a dataset name")
         with store.reader() as con:
             kind = resolve(con, str(target)).record_kind
         items = _stored_items(store, str(target))

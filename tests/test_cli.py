@@ -78,6 +78,7 @@ def test_export_command(filled, tmp_path):
     (["query", "SELEC 1"], "syntax error"),
     (["query", "DROP TABLE talk"], "read-only"),
     (["import", "/no/such/file.jsonl", "--into", "x"], "no such file"),
+    (["validate", "missing/file.jsonl"], "no such file or folder, and not a dataset name"),
     (["export", "talk", "--format", "nope", "--out", "/tmp/x"], "unknown export format"),
 ])
 def test_user_mistakes_are_one_red_line_and_exit_1(filled, args, message):

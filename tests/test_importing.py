@@ -33,6 +33,8 @@ def test_reimporting_the_same_input_adds_nothing_and_says_so(store, audio_instru
     copy.write_text(audio_instruction_file.read_text() + "\n")  # other bytes, same records
     third = import_(copy, "talk", store)
     assert third.version is None and third.skipped == 2 and "nothing new" in third.message
+    with store.reader() as con:
+        assert con.execute("SELECT count(*) FROM lake._versions").fetchone() == (1,)
 
 
 def test_rejects_carry_file_line_field_and_rule(store, media):
@@ -60,6 +62,9 @@ def test_undecodable_media_is_rejected_not_fatal(store, media):
     source = write_jsonl(media / "bad.jsonl", [{"filename": "aud/bad.wav", "chat": chat(("Q?", "A."))}])
     result = import_(source, "talk", store)
     assert result.version is None and result.rejects_by_rule == {"media-undecodable": 1}
+    # Nothing was imported, yet the reject is on record (with no version).
+    assert rows(store, "SELECT version, field_path, rule FROM lake._rejects") == [
+        {"version": None, "field_path": "audios/0", "rule": "media-undecodable"}]
 
 
 def test_edits_change_records_and_replace_removes_missing(store, media, audio_instruction_file):
