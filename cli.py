@@ -76,7 +76,7 @@ def import_cmd(
     from rich.markup import escape
 
     from mmdata import import_
-    from mmdata.render import console, print_json, progress_bar, table
+    from mmdata.render import console, print_json, problems, progress_bar
 
     with progress_bar(not as_json) as progress:
         result = import_(source, into, _store(), format, media_root, replace, wait, progress)
@@ -87,8 +87,7 @@ def import_cmd(
                            "rejects_by_rule": result.rejects_by_rule, "reject_samples": result.reject_samples,
                            "message": result.message})
     console.print(f"[bold]{escape(result.message)}[/bold]  [dim](format {result.format}, {result.record_kind} records)[/dim]")
-    if result.reject_samples:
-        table(f"rejected ({result.rejected})", result.reject_samples, ["file", "line", "field_path", "rule", "message"])
+    problems(result.reject_samples, sum(result.rejects_by_rule.values()))
 
 
 @app.command()
@@ -100,7 +99,7 @@ def validate(
 ):
     """Check every record against the schemas, rules and media. Exit 0 only when clean."""
     from mmdata import validate as run
-    from mmdata.render import console, print_json, progress_bar, table
+    from mmdata.render import console, print_json, problems, progress_bar, table
 
     with progress_bar(not as_json) as progress:
         report = run(target, _store(), format, media_root, progress)
@@ -112,7 +111,7 @@ def validate(
         console.print(f"{report.target}: {report.checked} {report.record_kind} records checked, {verdict}")
         if report.by_rule:
             table("violations by rule", [{"rule": k, "count": v} for k, v in sorted(report.by_rule.items())])
-            table("examples", report.samples[:10], ["file", "line", "field_path", "rule", "message"])
+            problems(report.samples, sum(report.by_rule.values()))
     raise typer.Exit(0 if report.ok else 1)
 
 

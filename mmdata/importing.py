@@ -108,7 +108,7 @@ def import_(
             raw = item.raw if isinstance(item.raw, str) else json.dumps(item.raw, ensure_ascii=False, default=str)
             for problem in problems:
                 rules[problem.rule] += 1
-                reject = {"file": item.file or src.path.name, "line": item.line, "field_path": problem.path,
+                reject = {"file": str(src.path / item.file if item.file else src.path), "line": item.line, "field_path": problem.path,
                           "rule": problem.rule, "message": problem.message, "record": raw[:4000]}
                 journal.rejects.add(reject)
                 if len(result.reject_samples) < MAX_REJECT_SAMPLES:

@@ -41,6 +41,15 @@ def _cell(value) -> str:
     return str(value)
 
 
+def problems(rows: list[dict], total: int) -> None:
+    """Rejected records as ``file:line: field: [rule] message`` lines, the way compilers report."""
+    for row in rows:
+        console.print(Text(f"{row['file']}:{row['line']}: {row['field_path']}: ", style="bold")
+                      + Text(f"[{row['rule']}] ", style="red") + Text(row["message"]))
+    if total > len(rows):
+        console.print(f"... and {total - len(rows)} more (mmdata show NAME, or query the _rejects table)", style="dim")
+
+
 def key_values(title: str, data: dict) -> None:
     grid = Table(title=title, show_header=False, header_style="bold cyan")
     grid.add_column(style="bold")

@@ -37,12 +37,12 @@ class ValidationReport:
 def _stored_items(store: Store, ref_text: str):
     with store.reader() as con:
         ref = resolve(con, ref_text)
-        reader = con.execute(f"SELECT * FROM {ref.relation}").to_arrow_reader(5000)
+        reader = con.execute(f"SELECT * FROM {ref.relation} ORDER BY id").to_arrow_reader(5000)
         number = 0
         for batch in reader:
             for row in batch.to_pylist():
                 number += 1
-                yield ref, Item(number, row["id"], record=from_row(ref.record_kind, row), file=str(ref))
+                yield Item(number, row["id"], record=from_row(ref.record_kind, row), file=str(ref))
 
 
 def validate(target: str | Path, store: Store | str | None = None, format: str | None = None,
@@ -60,8 +60,11 @@ def validate(target: str | Path, store: Store | str | None = None, format: str |
     path = Path(target)
     if path.exists():
         source = open_source(path, format, media_root)
-        kind, items = source.record_kind, ((None, item) for item in source.items)
+        kind, items = source.record_kind, source.items
         resolver = MediaResolver(None, source.media_root)
+
+        def where(item: Item) -> str:
+            return str(path / item.file if item.file else path)
     else:
         if not NAME_RE.match(str(target).partition("@")[0]):
             raise InputError(f"{target}: no such file or folder, and not a dataset name")
@@ -69,10 +72,13 @@ def validate(target: str | Path, store: Store | str | None = None, format: str |
             kind = resolve(con, str(target)).record_kind
         items = _stored_items(store, str(target))
         resolver = MediaResolver(store.media, None)
+
+        def where(item: Item) -> str:
+            return item.file  # the version, e.g. "chats@2"; the line is the record's position in it
     report = ValidationReport(str(target), kind)
     checker = RecordChecker(kind)
     rules: Counter = Counter()
-    for _, item in items:
+    for item in items:
         report.checked += 1
         problems = item_problems(item, kind, resolver, checker)
         if problems:
@@ -80,7 +86,7 @@ def validate(target: str | Path, store: Store | str | None = None, format: str |
             for problem in problems:
                 rules[problem.rule] += 1
                 if len(report.samples) < MAX_SAMPLES:
-                    report.samples.append({"file": item.file or path.name, "line": item.line, "field_path": problem.path,
+                    report.samples.append({"file": where(item), "line": item.line, "field_path": problem.path,
                                            "rule": problem.rule, "message": problem.message})
         if report.checked % 1000 == 0:
             progress("validating", report.checked, None)

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import math
 import struct
+import subprocess
+import sys
 import wave
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from PIL import Image
@@ -44,6 +48,22 @@ def chat(*pairs: tuple[str, str], ms: bool = True) -> list[dict]:
         turns.append({"role": "user", "content": question, **({"content_ms": f"[ms] {question}"} if ms else {})})
         turns.append({"role": "assistant", "content": answer, **({"content_ms": f"[ms] {answer}"} if ms else {})})
     return turns
+
+
+@contextmanager
+def hold_write_lock(root: Path, seconds: float = 30) -> Iterator[subprocess.Popen]:
+    """Another process that holds the store's write lock (for ``seconds``, or until we leave)."""
+    root.mkdir(parents=True, exist_ok=True)
+    code = (f"import time; from pathlib import Path; from mmdata.store.lock import write_lock\n"
+            f"with write_lock(Path({str(root / 'write.lock')!r})):\n"
+            f"    print('locked', flush=True); time.sleep({seconds})")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, hold_write_lock
 
 runner = CliRunner()
 
@@ -35,7 +35,8 @@ def test_help_is_fast_and_imports_no_heavy_module():
 def test_import_reports_counts_and_rejects(store):
     result = run(store, "import", str(SAMPLES / "audio_instructions.jsonl"), "--into", "talk")
     assert result.exit_code == 0
-    assert "talk@1: 2 imported, 1 rejected, 0 skipped" in result.output and "content-ms-null" in result.output
+    assert "talk@1: 2 imported, 1 rejected, 0 skipped" in result.output
+    assert "audio_instructions.jsonl:2: chat/1/content_ms: [content-ms-null]" in result.output
     again = run(store, "import", str(SAMPLES / "audio_instructions.jsonl"), "--into", "talk", "--json")
     assert json.loads(again.output)["version"] is None
 
@@ -92,7 +93,7 @@ def test_malformed_input_names_file_line_and_field(store, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"context": "c", "filename": "x.wav", "chat": []}\n')
     result = run(store, "validate", str(bad))
-    assert result.exit_code == 1 and "bad.jsonl" in result.output and "audios/0" in result.output
+    assert result.exit_code == 1 and "bad.jsonl:1: audios/0: [media-missing]" in result.output
 
 
 def test_missing_store_and_busy_store(store, tmp_path):
@@ -103,22 +104,9 @@ def test_missing_store_and_busy_store(store, tmp_path):
 
 
 def test_busy_store_is_one_line(filled):
-    import subprocess, textwrap
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import time
-        from pathlib import Path
-        from mmdata.store.lock import write_lock
-        with write_lock(Path({str(filled.root / 'write.lock')!r})):
-            print("locked", flush=True)
-            time.sleep(30)
-    """)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with hold_write_lock(filled.root):
         result = run(filled, "tag", "talk@1", "stable", "--wait", "0.2")
-        assert result.exit_code == 1 and "store is busy" in result.output and "Traceback" not in result.output
-    finally:
-        holder.kill()
-        holder.wait()
+    assert result.exit_code == 1 and "store is busy" in result.output and "Traceback" not in result.output
 
 
 def test_usage_errors_exit_2(store):

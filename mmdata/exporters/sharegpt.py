@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mmdata.exporters.chat_files import chat_in, media_paths
+from mmdata.exporters.chat_files import write_chats
 from mmdata.exporters.common import VersionReader
 
 
@@ -23,23 +23,18 @@ def dataset_info(name: str) -> dict:
     }}
 
 
+def _row(record: dict, turns: list[dict], images: list[str], audios: list[str]) -> dict:
+    row = {"messages": turns}
+    if images:
+        row["images"] = images
+    if audios:
+        row["audios"] = audios
+    return row
+
+
 def write(reader: VersionReader, out: Path, language: str, progress) -> dict:
-    rows, skipped = [], 0
-    for n, record in enumerate(reader.records(), start=1):
-        turns = chat_in(record, language)
-        if turns is None:
-            skipped += 1
-            continue
-        images, audios = media_paths(reader, record, out)
-        row = {"messages": turns}
-        if images:
-            row["images"] = images
-        if audios:
-            row["audios"] = audios
-        rows.append(row)
-        progress("exporting", n, reader.count)
-    (out / "data.json").write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+    counts = write_chats(reader, out, language, progress, _row)
     name = reader.version.dataset + ("_ms" if language == "ms" else "")
     (out / "dataset_info.json").write_text(json.dumps(dataset_info(name), indent=2) + "\n")
     reader.manifest(out, format="sharegpt", language=language)
-    return {"records": len(rows), "skipped": skipped}
+    return counts

@@ -86,3 +86,13 @@ def test_export_refuses_bad_requests(filled, tmp_path):
     (tmp_path / "full" / "f").write_text("x")
     with pytest.raises(InputError, match="not empty"):
         export("rel", "jsonl", tmp_path / "full", filled)
+
+
+def test_hf_parquet_with_embedded_media_imports(filled, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    export("rel", "hf", tmp_path / "hf", filled)
+    datasets.load_from_disk(str(tmp_path / "hf")).to_parquet(str(tmp_path / "rel.parquet"))
+    other = Store(tmp_path / "other")
+    result = import_(tmp_path / "rel.parquet", "rel", other)
+    assert (result.imported, result.rejected) == (2, 0)
+    assert records(other, "rel") == records(filled, "rel")

@@ -1,9 +1,6 @@
-import json
-import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import pytest
@@ -13,7 +10,7 @@ from mmdata.importing import import_
 from mmdata.store.lake import Store
 from mmdata.store.lock import write_lock
 from mmdata.store.versions import list_versions, redact, resolve
-from tests.conftest import chat, write_jsonl
+from tests.conftest import chat, hold_write_lock, write_jsonl
 
 
 def test_store_location_precedence(tmp_path, monkeypatch):
@@ -60,44 +57,21 @@ def test_secrets_never_reach_lineage():
     assert cleaned == {"api_key": "***", "base_url": "https://***@host/v1", "nested": [{"token": "***"}]}
 
 
-def test_second_writer_gets_store_is_busy(store, tmp_path):
-    store.root.mkdir(parents=True)
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import time
-        from mmdata.store.lock import write_lock
-        from pathlib import Path
-        with write_lock(Path({str(store.root / 'write.lock')!r})):
-            print("locked", flush=True)
-            time.sleep(30)
-    """)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+def test_second_writer_gets_store_is_busy(store):
+    with hold_write_lock(store.root) as holder:
         start = time.monotonic()
         with pytest.raises(StoreBusyError, match=f"store is busy: pid {holder.pid}"):
             with write_lock(store.root / "write.lock", wait=0.5):
                 pass
         assert time.monotonic() - start >= 0.5
-    finally:
-        holder.kill()
-        holder.wait()
     # The kernel released the dead holder's lock: writing works again at once.
     with write_lock(store.root / "write.lock", wait=0):
         pass
 
 
-def test_second_writer_waits_for_the_first(store, audio_instruction_file, tmp_path):
-    store.root.mkdir(parents=True)
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import time
-        from mmdata.store.lock import write_lock
-        from pathlib import Path
-        with write_lock(Path({str(store.root / 'write.lock')!r})):
-            print("locked", flush=True)
-            time.sleep(1.5)
-    """)], stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "locked"
-    result = import_(audio_instruction_file, "talk", store, wait=20)
-    holder.wait()
+def test_second_writer_waits_for_the_first(store, audio_instruction_file):
+    with hold_write_lock(store.root, seconds=1.5):
+        result = import_(audio_instruction_file, "talk", store, wait=20)
     assert result.version == 1
 
 
