@@ -45,7 +45,7 @@ def problems(rows: list[dict], total: int) -> None:
     """Rejected records as ``file:line: field: [rule] message`` lines, the way compilers report."""
     for row in rows:
         console.print(Text(f"{row['file']}:{row['line']}: {row['field_path']}: ", style="bold")
-                      + Text(f"[{row['rule']}] ", style="red") + Text(row["message"]))
+                      + Text(f"[{row['rule']}] ", style="red") + Text(row["message"]), soft_wrap=True)
     if total > len(rows):
         console.print(f"... and {total - len(rows)} more (mmdata show NAME, or query the _rejects table)", style="dim")
 

@@ -53,7 +53,7 @@ def test_rejects_carry_file_line_field_and_rule(store, media):
     assert found == {(2, "$", "format"), (3, "chat/1/content_ms", "content-ms-null"),
                      (4, "audios/0", "media-missing"), (5, "chat", "format")}
     stored = rows(store, "SELECT file, line, field_path, rule, version, record FROM lake._rejects ORDER BY line")
-    assert [r["line"] for r in stored] == [2, 3, 4, 5] and {r["file"] for r in stored} == {"mixed.jsonl"}
+    assert [r["line"] for r in stored] == [2, 3, 4, 5] and {r["file"] for r in stored} == {str(source)}
     assert json.loads(stored[1]["record"])["context"] == "none"
 
 
