@@ -47,7 +47,7 @@ def build(store: Store, n: int) -> str:
         pl.format("context {}", pl.col("i")).alias("context"),
     )
     turns = [pl.struct(pl.lit(role).alias("role"), pl.format(f"{role} {{}} nasi lemak teh tarik", pl.col("i")).alias("content"),
-                       pl.format(f"ms {{}} nasi lemak", pl.col("i")).alias("content_ms")) for role in ("user", "assistant") * 2]
+                       pl.format("ms {} nasi lemak", pl.col("i")).alias("content_ms")) for role in ("user", "assistant") * 2]
     frame = frame.with_columns(
         pl.concat_list(turns).alias("chat"),
         pl.concat_list([pl.lit(media[k]) for k in range(2)]).list.eval(pl.element()).alias("images"),

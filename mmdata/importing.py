@@ -7,17 +7,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmdata.errors import InputError
 from mmdata.formats import open_source
 from mmdata.progress import ProgressCallback, silent
 from mmdata.schemas.check import RecordChecker
 from mmdata.store.journal import RunJournal
-from mmdata.store.lake import Rollback, Store
+from mmdata.store.commit import commit_staged
+from mmdata.store.lake import Store
 from mmdata.store.media import sha256_file
 from mmdata.schemas.items import item_problems
 from mmdata.store.resolve import MediaResolver
 from mmdata.store.tables import arrow_schema, to_row
-from mmdata.store.versions import Lineage, check_name, list_versions, record_version
+from mmdata.store.versions import Lineage, check_name, list_versions
 
 MAX_REJECT_SAMPLES = 20
 
@@ -129,71 +129,16 @@ def import_(
                    "replace": replace},
         inputs=inputs,
     )
-    with store.transaction(wait) as con:
-        _commit(con, into, src.record_kind, staged, result, replace)
-        changed = result.added + result.changed + result.removed > 0
-        if not changed and not staged["rejects"]:
-            raise Rollback
-        if changed:
-            counts = {"read": result.read, "added": result.added, "changed": result.changed, "removed": result.removed,
-                      "unchanged": result.unchanged, "duplicates": result.duplicates, "rejected": result.rejected}
-            result.version = record_version(con, into, src.record_kind, lineage, counts)
-        if staged["rejects"]:
-            # Rejects are kept even when nothing else changed (then with no version).
-            con.execute(
-                f"INSERT INTO lake._rejects SELECT ?, ?, ?, file, line, field_path, rule, message, record "
-                f"FROM read_parquet('{staged['rejects']}')",
-                [into, result.version, journal.run_id],
-            )
-        progress("committing", 1, 1)
+    committed = commit_staged(store, into, src.record_kind, staged, lineage, journal.run_id,
+                              counts={"read": result.read, "rejected": result.rejected}, replace=replace, wait=wait,
+                              progress=progress)
     journal.remove()
+    result.version = committed.version
+    result.added, result.changed, result.removed, result.unchanged = (
+        committed.added, committed.changed, committed.removed, committed.unchanged)
+    result.duplicates = result.read - result.rejected - committed.staged
     if result.version is None:
         result.message = f"nothing new in {src.path} for {into}: {result.skipped} skipped, {result.rejected} rejected"
     else:
         result.message = f"{into}@{result.version}: {result.imported} imported, {result.rejected} rejected, {result.skipped} skipped"
     return result
-
-
-def _commit(con, dataset: str, record_kind: str, staged: dict, result: ImportResult, replace: bool) -> None:
-    """Inside the write transaction: upsert the staged rows by key and count what changed."""
-    table = f'lake."{dataset}"'
-    exists = con.execute(
-        "SELECT 1 FROM duckdb_tables() WHERE database_name = 'lake' AND table_name = ?", [dataset]
-    ).fetchone()
-    if exists:
-        (current_kind,) = con.execute(
-            "SELECT record_kind FROM lake._versions WHERE dataset = ? ORDER BY version DESC LIMIT 1", [dataset]
-        ).fetchone() or (record_kind,)
-        if current_kind != record_kind:
-            raise InputError(f"{dataset} holds {current_kind} records; these are {record_kind} records (import into another name)")
-    else:
-        con.register("empty_rows", arrow_schema(record_kind).empty_table())
-        con.execute(f"CREATE TABLE {table} AS SELECT * FROM empty_rows")
-    if staged["records"]:
-        # Later lines win over earlier lines with the same key.
-        con.execute(
-            f"""CREATE TEMP TABLE staged AS
-                SELECT * EXCLUDE (file_row_number) FROM read_parquet('{staged['records']}', file_row_number = true)
-                QUALIFY row_number() OVER (PARTITION BY key ORDER BY file_row_number DESC) = 1"""
-        )
-    else:
-        con.execute(f"CREATE TEMP TABLE staged AS SELECT * FROM {table} LIMIT 0")
-    (staged_count,) = con.execute("SELECT count(*) FROM staged").fetchone()
-    result.duplicates = result.read - result.rejected - staged_count
-    result.unchanged, result.changed, result.added = con.execute(
-        f"""SELECT count(*) FILTER (WHERE t.id = s.id),
-                   count(*) FILTER (WHERE t.key IS NOT NULL AND t.id <> s.id),
-                   count(*) FILTER (WHERE t.key IS NULL)
-            FROM staged s LEFT JOIN (SELECT key, id FROM {table}) t ON s.key = t.key"""
-    ).fetchone()
-    con.execute(f"DELETE FROM {table} WHERE key IN (SELECT key FROM staged) AND id NOT IN (SELECT id FROM staged)")
-    if replace:
-        (result.removed,) = con.execute(f"SELECT count(*) FROM {table} WHERE key NOT IN (SELECT key FROM staged)").fetchone()
-        con.execute(f"DELETE FROM {table} WHERE key NOT IN (SELECT key FROM staged)")
-    con.execute(f"INSERT INTO {table} SELECT * FROM staged WHERE id NOT IN (SELECT id FROM {table})")
-    if staged["media"]:
-        con.execute(
-            f"INSERT INTO lake._media SELECT * FROM read_parquet('{staged['media']}') "
-            f"WHERE id NOT IN (SELECT id FROM lake._media)"
-        )
-

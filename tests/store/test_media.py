@@ -1,4 +1,3 @@
-import subprocess
 
 import av
 import numpy as np

@@ -1,0 +1,114 @@
+"""Commit staged rows to a dataset as one new version: the single write path every job uses."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from mmdata.errors import InputError
+from mmdata.progress import ProgressCallback, silent
+from mmdata.store.lake import Rollback, Store
+from mmdata.store.tables import arrow_schema
+from mmdata.store.versions import Lineage, record_version
+
+
+@dataclass
+class CommitResult:
+    version: int | None = None  # None: nothing changed, no version made
+    staged: int = 0  # distinct keys staged
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+    @property
+    def changes(self) -> int:
+        return self.added + self.changed + self.removed
+
+
+def commit_staged(
+    store: Store,
+    dataset: str,
+    record_kind: str,
+    staged: dict[str, Path | None],
+    lineage: Lineage,
+    run_id: str,
+    counts: dict | None = None,
+    replace: bool = False,
+    wait: float | None = None,
+    progress: ProgressCallback = silent,
+) -> CommitResult:
+    """Upsert ``staged["records"]`` (Parquet) into ``dataset`` by key, in one transaction.
+
+    New keys are added, known keys with new content changed, identical rows skipped; with
+    ``replace`` the keys missing from the staged rows are removed. A version is recorded only
+    when something changed. ``staged["media"]`` rows join ``_media``; ``staged["rejects"]``
+    join ``_rejects`` (even with no version; a reject already on record is not added twice, so
+    committing the same journal again is harmless). ``counts`` go into the version's lineage.
+    """
+    result = CommitResult()
+    with store.transaction(wait) as con:
+        _prepare(con, dataset, record_kind, staged.get("records"))
+        _upsert(con, dataset, result, replace)
+        if result.changes:
+            result.version = record_version(con, dataset, record_kind, lineage,
+                                            {**(counts or {}), **{k: v for k, v in asdict(result).items() if k != "version"}})
+        inserted = _add_rejects(con, dataset, result.version, run_id, staged.get("rejects"))
+        if staged.get("media"):
+            con.execute(f"INSERT INTO lake._media SELECT * FROM read_parquet('{staged['media']}') "
+                        f"WHERE id NOT IN (SELECT id FROM lake._media)")
+        if not result.changes and not inserted:
+            raise Rollback
+        progress("committing", 1, 1)
+    return result
+
+
+def _prepare(con, dataset: str, record_kind: str, records: Path | None) -> None:
+    table = f'lake."{dataset}"'
+    exists = con.execute("SELECT 1 FROM duckdb_tables() WHERE database_name = 'lake' AND table_name = ?", [dataset]).fetchone()
+    if exists:
+        row = con.execute("SELECT record_kind FROM lake._versions WHERE dataset = ? ORDER BY version DESC LIMIT 1", [dataset]).fetchone()
+        if row and row[0] != record_kind:
+            raise InputError(f"{dataset} holds {row[0]} records; these are {record_kind} records (use another dataset name)")
+    else:
+        con.register("empty_rows", arrow_schema(record_kind).empty_table())
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM empty_rows")
+    if records:
+        # Later rows win over earlier rows with the same key.
+        con.execute(f"""CREATE TEMP TABLE staged AS
+                        SELECT * EXCLUDE (file_row_number) FROM read_parquet('{records}', file_row_number = true)
+                        QUALIFY row_number() OVER (PARTITION BY key ORDER BY file_row_number DESC) = 1""")
+    else:
+        con.execute(f"CREATE TEMP TABLE staged AS SELECT * FROM {table} LIMIT 0")
+
+
+def _upsert(con, dataset: str, result: CommitResult, replace: bool) -> None:
+    table = f'lake."{dataset}"'
+    (result.staged,) = con.execute("SELECT count(*) FROM staged").fetchone()
+    result.unchanged, result.changed, result.added = con.execute(
+        f"""SELECT count(*) FILTER (WHERE t.id = s.id),
+                   count(*) FILTER (WHERE t.key IS NOT NULL AND t.id <> s.id),
+                   count(*) FILTER (WHERE t.key IS NULL)
+            FROM staged s LEFT JOIN (SELECT key, id FROM {table}) t ON s.key = t.key"""
+    ).fetchone()
+    con.execute(f"DELETE FROM {table} WHERE key IN (SELECT key FROM staged) AND id NOT IN (SELECT id FROM staged)")
+    if replace:
+        (result.removed,) = con.execute(f"SELECT count(*) FROM {table} WHERE key NOT IN (SELECT key FROM staged)").fetchone()
+        con.execute(f"DELETE FROM {table} WHERE key NOT IN (SELECT key FROM staged)")
+    con.execute(f"INSERT INTO {table} SELECT * FROM staged WHERE id NOT IN (SELECT id FROM {table})")
+
+
+def _add_rejects(con, dataset: str, version: int | None, run_id: str, rejects: Path | None) -> int:
+    if not rejects:
+        return 0
+    (before,) = con.execute("SELECT count(*) FROM lake._rejects WHERE dataset = ?", [dataset]).fetchone()
+    con.execute(
+        f"""INSERT INTO lake._rejects
+            SELECT ?, ?, ?, s.file, s.line, s.field_path, s.rule, s.message, s.record FROM read_parquet('{rejects}') s
+            WHERE NOT EXISTS (SELECT 1 FROM lake._rejects r WHERE r.dataset = ? AND r.rule = s.rule
+                              AND r.field_path = s.field_path AND r.record = s.record AND r.file = s.file
+                              AND r.line IS NOT DISTINCT FROM s.line)""",
+        [dataset, version, run_id, dataset],
+    )
+    (after,) = con.execute("SELECT count(*) FROM lake._rejects WHERE dataset = ?", [dataset]).fetchone()
+    return after - before
