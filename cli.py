@@ -91,6 +91,42 @@ def import_cmd(
 
 
 @app.command()
+def crawl(
+    urls: Optional[list[str]] = typer.Argument(None, help="Videos, playlists, channels, ytsearchN:query."),
+    into: str = typer.Option(..., "--into", help="Dataset of audio records."),
+    from_file: Optional[Path] = typer.Option(None, "--from", help="A file of URLs (one a line), or a yt-dlp info JSON."),
+    include: list[str] = typer.Option([], "--include", help="Keep titles with any of these words (repeatable)."),
+    exclude: list[str] = typer.Option([], "--exclude", help="Drop titles with any of these words (repeatable)."),
+    min_duration: Optional[float] = typer.Option(None, "--min-duration", help="Seconds."),
+    max_duration: Optional[float] = typer.Option(None, "--max-duration", help="Seconds."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many items (after filters)."),
+    sleep: float = typer.Option(0.0, "--sleep", help="Seconds between requests and downloads."),
+    rate_limit: Optional[str] = typer.Option(None, "--rate-limit", help="Download speed cap, e.g. 2M."),
+    retries: int = typer.Option(3, "--retries"),
+    shard: Optional[str] = typer.Option(None, "--shard", help="i/n: only this machine's share of the items."),
+    checkpoint: int = typer.Option(25, "--checkpoint", help="Commit a version every N downloads (0: only at the end)."),
+    wait: Optional[float] = WaitOpt,
+    as_json: bool = JsonOpt,
+):
+    """Download audio with yt-dlp into the store (16 kHz mono Opus + provenance); resumable."""
+    from mmdata.crawl import crawl as run
+    from mmdata.render import console, print_json, progress_bar
+
+    with progress_bar(not as_json) as progress:
+        result = run(urls or [], into, _store(), from_file, include, exclude, min_duration, max_duration, limit, sleep,
+                     rate_limit, retries, shard, checkpoint, wait, progress)
+    if as_json:
+        from dataclasses import asdict
+
+        return print_json(asdict(result))
+    console.print(result.message, markup=False)
+    if result.failures_by_reason:
+        console.print("failures: " + ", ".join(f"{k} {v}" for k, v in sorted(result.failures_by_reason.items()))
+                      + f" (details: mmdata query \"SELECT file, rule, message FROM _rejects WHERE dataset = '{into}'\")",
+                      markup=False)
+
+
+@app.command()
 def validate(
     target: str = typer.Argument(..., help="name, name@N, name@tag, or a file/folder to check before importing."),
     format: Optional[str] = typer.Option(None, "--format", help="Input format when TARGET is a file."),

@@ -29,6 +29,41 @@ def make_wav(path: Path, seconds: float = 0.5, freq: float = 440.0, rate: int = 
     return path
 
 
+def make_mp3(path: Path, seconds: float = 0.4, freq: float = 300.0, rate: int = 44100) -> Path:
+    """A stereo MP3 at 44.1 kHz (what a download looks like before we normalise it)."""
+    import av
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libmp3lame", rate=rate)
+        stream.layout = "stereo"
+        wave_ = (np.sin(2 * np.pi * freq * np.arange(int(rate * seconds)) / rate) * 0.3).astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(np.stack([wave_, wave_]), format="fltp", layout="stereo")
+        frame.sample_rate = rate
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def make_speech(path: Path, text: str, pause_s: float = 0.0) -> Path:
+    """Real synthetic speech from espeak-ng (``make test`` installs it), optionally followed by silence."""
+    import shutil
+
+    assert shutil.which("espeak-ng"), "espeak-ng is needed for speech fixtures (make test installs it)"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["espeak-ng", "-w", str(path), "-s", "150", text], check=True, capture_output=True)
+    if pause_s:
+        with wave.open(str(path), "rb") as w:
+            params, frames = w.getparams(), w.readframes(w.getnframes())
+        with wave.open(str(path), "wb") as w:
+            w.setparams(params)
+            w.writeframes(frames + b"\x00\x00" * int(params.framerate * pause_s))
+    return path
+
+
 def make_png(path: Path, colour: str = "red", size: tuple[int, int] = (16, 12)) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", size, colour).save(path)

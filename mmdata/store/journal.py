@@ -8,6 +8,7 @@ behind, and later runs ignore it).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import uuid
 from datetime import datetime, timezone
@@ -77,3 +78,56 @@ class RunJournal:
 
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class JobJournal:
+    """``runs/<name>/`` of a long, resumable job: append-only JSONL files that survive a kill.
+
+    Every line is flushed and fsynced before the job moves on, so after a crash the journal
+    says exactly what was finished. Committing a journal is idempotent (the store upserts by
+    key and skips known rejects), so a job commits it at checkpoints and again at the end.
+    """
+
+    def __init__(self, runs: Path, name: str):
+        self.dir = runs / name
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def append(self, file: str, line: str | dict) -> None:
+        """Add one line (a dict is written as JSON) and make it durable."""
+        with open(self.dir / file, "a", encoding="utf-8") as fh:
+            fh.write((line if isinstance(line, str) else json.dumps(line, ensure_ascii=False, default=str)) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def lines(self, file: str) -> list[str]:
+        """The plain-text lines of ``file``."""
+        path = self.dir / file
+        return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+    def read(self, file: str) -> list:
+        """The JSON lines of ``file`` (a line torn by a crash is ignored)."""
+        out = []
+        for line in self.lines(file):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+        return out
+
+    def stage(self, record_kind: str) -> dict[str, Path | None]:
+        """Parquet files of the journal's records, media and failures, ready for ``commit_staged``."""
+        from mmdata.store.tables import arrow_schema, to_row
+
+        staged: dict[str, Path | None] = {}
+        for name, source, schema, convert in (
+            ("records", "records.jsonl", arrow_schema(record_kind), lambda r: to_row(record_kind, r)),
+            ("media", "media.jsonl", MEDIA_SCHEMA, lambda r: r),
+            ("rejects", "failures.jsonl", REJECT_SCHEMA, lambda r: r),
+        ):
+            rows = [convert(r) for r in self.read(source)]
+            if rows:
+                staged[name] = self.dir / f"{name}.parquet"
+                pq.write_table(pa.Table.from_pylist(rows, schema=schema), staged[name])
+            else:
+                staged[name] = None
+        return staged

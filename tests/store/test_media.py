@@ -1,25 +1,9 @@
 
-import av
-import numpy as np
 import pytest
 
 from mmdata.errors import MediaError, MediaMissing
 from mmdata.store.media import MediaFolder, probe, sha256_file
-from tests.conftest import make_png, make_wav
-
-
-def make_mp3(path, seconds=0.4):
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libmp3lame", rate=16000)
-        stream.layout = "mono"
-        samples = (np.sin(np.arange(int(16000 * seconds)) / 10) * 0.3).astype(np.float32)[None, :]
-        frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
-        frame.sample_rate = 16000
-        for packet in stream.encode(frame):
-            container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return path
+from tests.conftest import make_mp3, make_png, make_wav
 
 
 def test_probe_measures_audio_and_images(tmp_path):
