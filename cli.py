@@ -127,6 +127,39 @@ def crawl(
 
 
 @app.command()
+def transcribe(
+    source: str = typer.Argument(..., help="Audio dataset, name[@V]."),
+    into: str = typer.Option(..., "--into", help="Dataset of transcript records."),
+    model: str = typer.Option("large-v3", "--model", help="faster-whisper model name, or a local CTranslate2 folder."),
+    device: str = typer.Option("auto", "--device", help="auto|cpu|cuda"),
+    compute_type: str = typer.Option("default", "--compute-type", help="e.g. float16, int8_float16, int8."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Chunks per batch in faster-whisper's batched pipeline."),
+    beam_size: int = typer.Option(5, "--beam-size"),
+    chunking: str = typer.Option("vad", "--chunking", help="vad (cut at silences) or fixed (the reference's 30 s windows)."),
+    max_chunk_seconds: float = typer.Option(30.0, "--max-chunk-seconds"),
+    languages: str = typer.Option("ms,en", "--languages", help="One pass per language (ms,en), or auto."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="i/n: only this machine's share of the audio."),
+    checkpoint: int = typer.Option(50, "--checkpoint", help="Commit a version every N audio items (0: only at the end)."),
+    wait: Optional[float] = WaitOpt,
+    as_json: bool = JsonOpt,
+):
+    """Pseudo-label stored audio with faster-whisper: chunks, texts per language, quality signals."""
+    from mmdata.render import console, print_json, progress_bar
+    from mmdata.transcribe import transcribe as run
+
+    with progress_bar(not as_json) as progress:
+        result = run(source, into, _store(), model, device, compute_type, batch_size, beam_size, chunking,
+                     max_chunk_seconds, languages, shard, checkpoint, wait, progress)
+    if as_json:
+        from dataclasses import asdict
+
+        return print_json(asdict(result))
+    console.print(result.message, markup=False)
+    if result.failures_by_reason:
+        console.print("failures: " + ", ".join(f"{k} {v}" for k, v in sorted(result.failures_by_reason.items())), markup=False)
+
+
+@app.command()
 def validate(
     target: str = typer.Argument(..., help="name, name@N, name@tag, or a file/folder to check before importing."),
     format: Optional[str] = typer.Option(None, "--format", help="Input format when TARGET is a file."),

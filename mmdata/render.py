@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, ProgressColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -59,6 +59,15 @@ def key_values(title: str, data: dict) -> None:
     console.print(grid)
 
 
+class _AudioRate(ProgressColumn):
+    """For work counted in audio seconds: hours done and the real-time factor so far."""
+
+    def render(self, task) -> Text:
+        if task.description != "transcribing" or not task.completed or not task.elapsed:
+            return Text("")
+        return Text(f"{task.completed / 3600:.2f} h audio, RTF {task.elapsed / task.completed:.3f}", style="cyan")
+
+
 @contextmanager
 def progress_bar(enabled: bool = True) -> Iterator:
     """A callback for the library's ``progress=``: one bar per task name, with ETA when the total is known."""
@@ -66,7 +75,7 @@ def progress_bar(enabled: bool = True) -> Iterator:
         yield lambda task, done, total=None: None
         return
     bars = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TimeRemainingColumn(), console=errors, transient=True)
+                    TimeElapsedColumn(), TimeRemainingColumn(), _AudioRate(), console=errors, transient=True)
     tasks: dict[str, int] = {}
 
     def update(task: str, done: int, total: int | None = None) -> None:

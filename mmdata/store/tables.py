@@ -53,6 +53,13 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("no_speech_prob", pa.float64()),
         ("compression_ratio", pa.float64()),
         ("repeated_ngram", pa.bool_()),
+        # Per forced language (the reference's score_ms / score_en / repeat_ms / repeat_en).
+        ("avg_logprob_ms", pa.float64()),
+        ("avg_logprob_en", pa.float64()),
+        ("compression_ratio_ms", pa.float64()),
+        ("compression_ratio_en", pa.float64()),
+        ("repeated_ngram_ms", pa.bool_()),
+        ("repeated_ngram_en", pa.bool_()),
         ("model", pa.string()),
         ("settings", pa.string()),
     ],
