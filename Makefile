@@ -10,7 +10,7 @@ PIP_FLAGS = --disable-pip-version-check -q -c constraints.txt
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install $(PIP_FLAGS) -e .
+	$(VENV)/bin/pip install $(PIP_FLAGS) -e '.[crawl]'
 	touch $@
 
 $(TEST_VENV)/.installed: pyproject.toml constraints.txt
@@ -21,11 +21,12 @@ $(TEST_VENV)/.installed: pyproject.toml constraints.txt
 demo: $(VENV)/.installed
 	$(VENV)/bin/mmdata demo
 
-# ffmpeg gives torchcodec (Hugging Face Audio) its decoding libraries.
+# ffmpeg gives torchcodec (Hugging Face Audio) its decoding libraries; espeak-ng speaks the
+# test fixtures' speech (for VAD and Whisper tests).
 system-deps:
-	@command -v ffmpeg >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q ffmpeg; \
-	  else echo "please install ffmpeg (e.g. sudo apt-get install ffmpeg)"; exit 1; fi; }
+	@command -v ffmpeg >/dev/null 2>&1 && command -v espeak-ng >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q ffmpeg espeak-ng; \
+	  else echo "please install ffmpeg and espeak-ng (e.g. sudo apt-get install ffmpeg espeak-ng)"; exit 1; fi; }
 
 test: system-deps $(TEST_VENV)/.installed
 	$(TEST_VENV)/bin/python -m pytest -q

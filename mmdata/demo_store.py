@@ -33,6 +33,20 @@ def _import_step(store: Store, source: str, into: str, what: str) -> DemoStep:
                     [{k: v for k, v in s.items() if k != "file"} for s in result.reject_samples] or None)
 
 
+def _crawl_step(store: Store) -> DemoStep:
+    """yt-dlp over the bundled clips as file:// URLs: the same path a YouTube crawl takes, offline."""
+    urls = [f"file://{path}" for path in sorted((SAMPLES / "audio").glob("*.wav"))]
+    command = "mmdata crawl file:///.../azan-tone.wav ... --into crawled   (or YouTube URLs, playlists, ytsearch10:...)"
+    try:
+        from mmdata.crawl import crawl
+        result = crawl(urls, "crawled", store)
+    except ImportError:
+        return DemoStep("Crawl audio with yt-dlp", command, "skipped: needs the crawl extra (pip install 'mmdata[crawl]')")
+    return DemoStep("Crawl audio with yt-dlp", command,
+                    f"{result.message}. Stored as 16 kHz mono Opus with provenance; transcribe them with "
+                    "`mmdata transcribe crawled --into crawled_tx` (downloads a Whisper model; see docs/crawl.md).")
+
+
 def demo(store: Store | str | None = None) -> Iterator[DemoStep]:
     """Run the demo against ``store`` step by step; safe to run again (re-imports add nothing)."""
     from mmdata.exporters import export
@@ -48,6 +62,8 @@ def demo(store: Store | str | None = None) -> Iterator[DemoStep]:
     yield _import_step(store, "llava.json", "llava_chat", "LLaVA JSON")
     yield _import_step(store, "sharegpt.json", "sharegpt_chat", "LLaMA-Factory sharegpt")
     yield _import_step(store, "images", "images", "a folder of images with metadata.csv")
+
+    yield _crawl_step(store)
 
     report = validate(SAMPLES / "relationships.jsonl", store)
     yield DemoStep("Validate a file before importing it", "mmdata validate relationships.jsonl",
