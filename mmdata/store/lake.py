@@ -148,15 +148,8 @@ class Store:
             except BaseException:
                 try:
                     con.execute("ROLLBACK")
-                except duckdb.Error:
+                except duckdb.Error:  # a failed COMMIT has already ended it; the first error is the one to raise
                     pass
                 raise
             finally:
                 con.close()
-
-    def tables(self, con: duckdb.DuckDBPyConnection) -> list[str]:
-        """Dataset tables (bookkeeping tables excluded)."""
-        rows = con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'lake' AND NOT starts_with(table_name, '_') ORDER BY 1"
-        ).fetchall()
-        return [r[0] for r in rows]

@@ -33,7 +33,7 @@ def test_jsonl_round_trip_into_a_new_store_gives_the_same_records(filled, tmp_pa
 
 
 def test_hf_export_decodes_real_media_and_round_trips(filled, tmp_path):
-    datasets = pytest.importorskip("datasets")
+    import datasets
     export("rel", "hf", tmp_path / "hf", filled)
     loaded = datasets.load_from_disk(str(tmp_path / "hf"))
     assert len(loaded) == 2 and set(loaded.column_names) >= {"chat", "images", "audios", "kind"}
@@ -48,7 +48,7 @@ def test_hf_export_decodes_real_media_and_round_trips(filled, tmp_path):
 
 
 def test_hf_export_of_image_records(filled, tmp_path):
-    datasets = pytest.importorskip("datasets")
+    import datasets
     export("pics", "hf", tmp_path / "hf", filled)
     loaded = datasets.load_from_disk(str(tmp_path / "hf"))
     assert loaded[0]["image"].size == (64, 64) and loaded.features["image"].__class__.__name__ == "Image"
@@ -89,7 +89,7 @@ def test_export_refuses_bad_requests(filled, tmp_path):
 
 
 def test_hf_parquet_with_embedded_media_imports(filled, tmp_path):
-    datasets = pytest.importorskip("datasets")
+    import datasets
     export("rel", "hf", tmp_path / "hf", filled)
     datasets.load_from_disk(str(tmp_path / "hf")).to_parquet(str(tmp_path / "rel.parquet"))
     other = Store(tmp_path / "other")
