@@ -160,6 +160,48 @@ def transcribe(
 
 
 @app.command()
+def synthesize(
+    type: str = typer.Option(..., "--type", help="audio-instructions|visual-context|multi-image|multi-audio|image-audio|translate"),
+    sources: list[str] = typer.Option(..., "--from", help="Source dataset NAME[@V] (repeatable)."),
+    into: str = typer.Option(..., "--into", help="Dataset of conversations to write."),
+    endpoint: Optional[str] = typer.Option(None, "--endpoint", envvar="OPENAI_BASE_URL", help="OpenAI-compatible base URL."),
+    model: str = typer.Option("default", "--model", help="Model name the endpoint serves."),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the key."),
+    concurrency: int = typer.Option(32, "--concurrency", help="Requests in flight at most."),
+    rpm: Optional[int] = typer.Option(None, "--rpm", help="Requests per minute at most."),
+    tpm: Optional[int] = typer.Option(None, "--tpm", help="Tokens per minute at most."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many items."),
+    seed: int = typer.Option(0, "--seed"),
+    recipe: Optional[str] = typer.Option(None, "--recipe", help="A recipe YAML instead of the shipped one."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="i/n: only this machine's share of the items."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Render the first prompts; send nothing."),
+    items: int = typer.Option(2, "--items", help="Items related per record (multi-image, multi-audio, image-audio)."),
+    vision: bool = typer.Option(False, "--vision", help="visual-context: send the image itself (vision endpoint)."),
+    checkpoint: int = typer.Option(200, "--checkpoint", help="Commit a version every N items (0: only at the end)."),
+    timeout: float = typer.Option(120.0, "--timeout", help="Seconds per request."),
+    give_up_after: float = typer.Option(300.0, "--give-up-after", help="Stop when nothing succeeds for this long."),
+    as_json: bool = JsonOpt,
+):
+    """Generate bilingual conversations against any OpenAI-compatible endpoint; resumable, cached."""
+    from mmdata.render import console, print_json, progress_bar
+    from mmdata.synth import synthesize as run
+
+    with progress_bar(not as_json and not dry_run) as progress:
+        result = run(type, sources, into, _store(), endpoint, model, api_key_env, concurrency, rpm, tpm, limit, seed,
+                     recipe, shard, dry_run, items, vision, checkpoint, timeout, give_up_after, progress)
+    if as_json:
+        from dataclasses import asdict
+
+        return print_json(asdict(result))
+    for prompt in result.prompts:
+        console.rule(f"item {prompt['item']}  sampling {prompt['sampling']}")
+        console.print(prompt["messages"][0]["content"], markup=False, highlight=False)
+    console.print(result.message, markup=False)
+    if result.rejects_by_reason:
+        console.print("rejected: " + ", ".join(f"{k} {v}" for k, v in sorted(result.rejects_by_reason.items())), markup=False)
+
+
+@app.command()
 def validate(
     target: str = typer.Argument(..., help="name, name@N, name@tag, or a file/folder to check before importing."),
     format: Optional[str] = typer.Option(None, "--format", help="Input format when TARGET is a file."),

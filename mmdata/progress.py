@@ -6,12 +6,13 @@ from typing import Callable, Protocol
 
 
 class Progress(Protocol):
-    def __call__(self, task: str, done: int, total: int | None = None) -> None:
-        """``task`` names the phase ("reading", "committing"); ``done`` of ``total`` units (None: unknown)."""
+    def __call__(self, task: str, done: int, total: int | None = None, note: str | None = None) -> None:
+        """``task`` names the phase ("reading", "committing"); ``done`` of ``total`` units (None: unknown);
+        ``note`` is a short live figure to show beside the bar (rates, failures)."""
 
 
-def silent(task: str, done: int, total: int | None = None) -> None:
+def silent(task: str, done: int, total: int | None = None, note: str | None = None) -> None:
     """The default callback: report nothing."""
 
 
-ProgressCallback = Callable[[str, int, "int | None"], None]
+ProgressCallback = Callable[..., None]

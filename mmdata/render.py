@@ -72,16 +72,17 @@ class _AudioRate(ProgressColumn):
 def progress_bar(enabled: bool = True) -> Iterator:
     """A callback for the library's ``progress=``: one bar per task name, with ETA when the total is known."""
     if not enabled or not errors.is_terminal:  # no bars in logs and pipes
-        yield lambda task, done, total=None: None
+        yield lambda task, done, total=None, note=None: None
         return
     bars = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TimeRemainingColumn(), _AudioRate(), console=errors, transient=True)
+                    TimeElapsedColumn(), TimeRemainingColumn(), _AudioRate(), TextColumn("{task.fields[note]}"),
+                    console=errors, transient=True)
     tasks: dict[str, int] = {}
 
-    def update(task: str, done: int, total: int | None = None) -> None:
+    def update(task: str, done: int, total: int | None = None, note: str | None = None) -> None:
         if task not in tasks:
-            tasks[task] = bars.add_task(task, total=total)
-        bars.update(tasks[task], completed=done, total=total)
+            tasks[task] = bars.add_task(task, total=total, note="")
+        bars.update(tasks[task], completed=done, total=total, note=note or "")
 
     with bars:
         yield update
