@@ -10,7 +10,7 @@ PIP_FLAGS = --disable-pip-version-check -q -c constraints.txt
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install $(PIP_FLAGS) -e '.[crawl]'
+	$(VENV)/bin/pip install $(PIP_FLAGS) -e '.[crawl,synth]'
 	touch $@
 
 $(TEST_VENV)/.installed: pyproject.toml constraints.txt

@@ -47,6 +47,20 @@ def _crawl_step(store: Store) -> DemoStep:
                     "`mmdata transcribe crawled --into crawled_tx` (downloads a Whisper model; see docs/crawl.md).")
 
 
+def _synth_step(store: Store) -> DemoStep:
+    """A dry run of relationship synthesis: the prompts it would send, with no endpoint needed."""
+    command = "mmdata synthesize --type multi-image --from images --into multi_image --dry-run"
+    try:
+        from mmdata.synth import synthesize
+        result = synthesize("multi-image", ["images"], "multi_image", store, dry_run=True)
+    except ImportError:
+        return DemoStep("Plan a synthesis run", command, "skipped: needs the synth extra (pip install 'mmdata[synth]')")
+    first = result.prompts[0]["messages"][0]["content"]
+    return DemoStep("Plan a synthesis run (dry run: nothing sent)", command,
+                    f"{result.message}. First prompt:\n{first}\nWith a server: add --endpoint URL --model NAME "
+                    "(docs/synthesize.md).")
+
+
 def demo(store: Store | str | None = None) -> Iterator[DemoStep]:
     """Run the demo against ``store`` step by step; safe to run again (re-imports add nothing)."""
     from mmdata.exporters import export
@@ -72,6 +86,7 @@ def demo(store: Store | str | None = None) -> Iterator[DemoStep]:
     yield DemoStep("Validate a stored dataset", "mmdata validate audio_chat",
                    f"{report.checked} records, {'clean' if report.ok else f'{report.invalid} invalid'}")
 
+    yield _synth_step(store)
     yield DemoStep("Datasets in the store", "mmdata ls", rows=ls(store))
     union = " UNION ALL ".join(f"SELECT kind, len(chat) AS turns FROM {n}" for n in ("audio_chat", "relations", "llava_chat", "sharegpt_chat"))
     for title, sql in [

@@ -83,8 +83,9 @@ class RunJournal:
 class JobJournal:
     """``runs/<name>/`` of a long, resumable job: append-only JSONL files that survive a kill.
 
-    Every line is flushed and fsynced before the job moves on, so after a crash the journal
-    says exactly what was finished. Committing a journal is idempotent (the store upserts by
+    Every line is flushed to the operating system before the job moves on, so a killed process
+    (even SIGKILL) loses nothing; ``stage`` fsyncs the files before a commit, so what a version
+    was built from is on disk too. Committing a journal is idempotent (the store upserts by
     key and skips known rejects), so a job commits it at checkpoints and again at the end.
     """
 
@@ -93,11 +94,9 @@ class JobJournal:
         self.dir.mkdir(parents=True, exist_ok=True)
 
     def append(self, file: str, line: str | dict) -> None:
-        """Add one line (a dict is written as JSON) and make it durable."""
+        """Add one line (a dict is written as JSON); it survives the process being killed."""
         with open(self.dir / file, "a", encoding="utf-8") as fh:
             fh.write((line if isinstance(line, str) else json.dumps(line, ensure_ascii=False, default=str)) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
 
     def lines(self, file: str) -> list[str]:
         """The plain-text lines of ``file``."""
@@ -118,6 +117,10 @@ class JobJournal:
         """Parquet files of the journal's records, media and failures, ready for ``commit_staged``."""
         from mmdata.store.tables import arrow_schema, to_row
 
+        for path in self.dir.iterdir():
+            if path.suffix in (".jsonl", ".txt"):
+                with open(path, "rb") as fh:
+                    os.fsync(fh.fileno())
         staged: dict[str, Path | None] = {}
         for name, source, schema, convert in (
             ("records", "records.jsonl", arrow_schema(record_kind), lambda r: to_row(record_kind, r)),

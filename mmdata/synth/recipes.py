@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -37,15 +38,23 @@ class Recipe:
 
     def render(self, prompt: str, **values) -> str:
         """Fill prompt ``prompt`` with record fields (a missing field is an error, not a blank)."""
-        from jinja2 import Environment, StrictUndefined, TemplateError
+        from jinja2 import TemplateError
 
-        template = (self.data.get("prompts") or {}).get(prompt)
-        if template is None:
+        source = (self.data.get("prompts") or {}).get(prompt)
+        if source is None:
             raise InputError(f"recipe {self.path} has no prompt {prompt!r}")
         try:
-            return Environment(undefined=StrictUndefined, keep_trailing_newline=False).from_string(template).render(**values)
+            return _template(source).render(**values)
         except TemplateError as exc:
             raise InputError(f"recipe {self.path}, prompt {prompt!r}: {exc}") from None
+
+
+@lru_cache(maxsize=256)
+def _template(source: str):
+    """Compiled once: compiling a Jinja template per request cost more than the request itself."""
+    from jinja2 import Environment, StrictUndefined
+
+    return Environment(undefined=StrictUndefined).from_string(source)
 
 
 def load_recipe(kind: str, path: str | Path | None = None) -> Recipe:

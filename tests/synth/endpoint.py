@@ -97,6 +97,7 @@ class FakeEndpoint:
                 self.end_headers()
                 self.wfile.write(payload)
 
+        ThreadingHTTPServer.request_queue_size = 1024  # hundreds of clients connect at once in the benchmark
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
