@@ -71,9 +71,9 @@ class RequestCache:
 class RateLimiter:
     """Requests per minute (evenly spaced) and tokens per minute (a sliding one-minute window)."""
 
-    def __init__(self, rpm: int | None, tpm: int | None):
+    def __init__(self, rpm: int | None, tpm: int | None, window: float = 60.0):
         self.interval = 60.0 / rpm if rpm else 0.0
-        self.tpm = tpm
+        self.tpm, self.window = tpm, window
         self.next_slot = 0.0
         self.spent: deque[tuple[float, int]] = deque()
 
@@ -86,11 +86,11 @@ class RateLimiter:
                 await asyncio.sleep(slot - now)
         while self.tpm:
             now = time.monotonic()
-            while self.spent and now - self.spent[0][0] > 60:
+            while self.spent and now - self.spent[0][0] > self.window:
                 self.spent.popleft()
             if sum(tokens for _, tokens in self.spent) < self.tpm:
                 return
-            await asyncio.sleep(60 - (now - self.spent[0][0]) + 0.01)
+            await asyncio.sleep(self.window - (now - self.spent[0][0]) + 0.01)
 
     def charge(self, tokens: int) -> None:
         if self.tpm:

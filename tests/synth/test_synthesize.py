@@ -154,6 +154,26 @@ def test_rpm_limit_spaces_requests():
     assert asyncio.run(six()) >= 0.25
 
 
+def test_tpm_limit_waits_for_the_window_to_free():
+    import asyncio
+
+    async def three():
+        limiter = RateLimiter(rpm=None, tpm=100, window=0.3)
+        start = time.monotonic()
+        await limiter.acquire()
+        limiter.charge(150)  # over budget: the next request waits until this leaves the window
+        await limiter.acquire()
+        return time.monotonic() - start
+
+    assert asyncio.run(three()) >= 0.3
+
+
+def test_shards_partition_the_items(images, endpoint):
+    parts = [synthesize("visual-context", ["pics"], "vc", images, endpoint=endpoint.url, shard=f"{i}/2") for i in range(2)]
+    assert sum(p.items for p in parts) == 6 and all(p.rejected == 0 for p in parts)
+    assert rows(images, "SELECT count(*) AS n FROM vc") == [{"n": 6}]
+
+
 def test_bad_requests(images, endpoint):
     with pytest.raises(InputError, match="--type"):
         synthesize("poems", ["pics"], "x", images, endpoint=endpoint.url)
