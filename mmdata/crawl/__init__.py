@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmdata.progress import ProgressCallback, silent
 from mmdata.shard import in_shard, parse_shard
-from mmdata.store.commit import commit_staged
 from mmdata.store.journal import JobJournal
 from mmdata.store.lake import Store
 from mmdata.store.media import sha256_file
@@ -70,12 +68,10 @@ def crawl(
     check_name(into)
     shard_spec = parse_shard(shard)
     inputs = read_inputs(list(urls), Path(from_file) if from_file else None)
-    suffix = f"-shard-{shard_spec[0]}-of-{shard_spec[1]}" if shard_spec[1] > 1 else ""
-    journal = JobJournal(store.runs, f"crawl-{into}{suffix}")
+    journal = JobJournal.for_job(store.runs, "crawl", into, shard_spec)
     workdir = journal.dir / "downloads"
     done = set(journal.lines("archive.txt"))  # yt-dlp's download-archive format
     result = CrawlResult(into, journal=str(journal.dir))
-    reasons: dict[str, int] = {}
     lineage = Lineage("crawl", {
         "urls": list(urls), "from": str(from_file) if from_file else None, "include": list(include),
         "exclude": list(exclude), "min_duration": min_duration, "max_duration": max_duration, "limit": limit,
@@ -83,14 +79,11 @@ def crawl(
         inputs=[{"path": str(from_file), "sha256": sha256_file(Path(from_file))}] if from_file else [])
 
     def fail(url: str, reason: str, message: str, what: dict) -> None:
+        journal.fail(url, reason, message, what, field_path="url")
         result.failed += 1
-        reasons[reason] = reasons.get(reason, 0) + 1
-        journal.append("failures.jsonl", {"file": url, "line": None, "field_path": "url", "rule": reason,
-                                          "message": message[:500], "record": json.dumps(what, ensure_ascii=False)})
 
     def commit() -> None:
-        committed = commit_staged(store, into, "audio", journal.stage("audio"), lineage, journal.dir.name,
-                                  counts={"downloaded": result.downloaded, "failed": result.failed}, wait=wait)
+        committed = journal.commit(store, into, "audio", lineage, {"downloaded": result.downloaded, "failed": result.failed}, wait)
         result.version = committed.version or result.version
 
     downloader = f"yt-dlp {yt_dlp.version.__version__}"
@@ -135,7 +128,7 @@ def crawl(
             if checkpoint and result.downloaded and result.downloaded % checkpoint == 0:
                 commit()
     commit()
-    result.failures_by_reason = reasons
+    result.failures_by_reason = journal.failures
     result.message = (f"{into}: {result.downloaded} downloaded ({result.hours:.2f} h), {result.already} already stored, "
                       f"{result.filtered} filtered, {result.failed} failed"
                       + (f" -> {into}@{result.version}" if result.version else ""))

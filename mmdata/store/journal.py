@@ -92,6 +92,26 @@ class JobJournal:
     def __init__(self, runs: Path, name: str):
         self.dir = runs / name
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.failures: dict[str, int] = {}  # this run's failures by reason
+
+    @classmethod
+    def for_job(cls, runs: Path, command: str, dataset: str, shard: tuple[int, int]) -> "JobJournal":
+        """The stable journal of ``command`` into ``dataset`` (one per shard, so machines never share one)."""
+        suffix = f"-shard-{shard[0]}-of-{shard[1]}" if shard[1] > 1 else ""
+        return cls(runs, f"{command}-{dataset}{suffix}")
+
+    def fail(self, file: str, reason: str, message: str, record: dict, field_path: str = "$", line: int | None = None) -> None:
+        """Record why one item failed; it joins the dataset's rejects at the next commit."""
+        self.failures[reason] = self.failures.get(reason, 0) + 1
+        self.append("failures.jsonl", {"file": file, "line": line, "field_path": field_path, "rule": reason,
+                                       "message": message[:500], "record": json.dumps(record, ensure_ascii=False, default=str)})
+
+    def commit(self, store, dataset: str, record_kind: str, lineage, counts: dict, wait: float | None = None):
+        """Commit everything journaled so far (idempotent); the CommitResult."""
+        from mmdata.store.commit import commit_staged
+
+        return commit_staged(store, dataset, record_kind, self.stage(record_kind), lineage, self.dir.name,
+                             counts=counts, wait=wait)
 
     def append(self, file: str, line: str | dict) -> None:
         """Add one line (a dict is written as JSON); it survives the process being killed."""

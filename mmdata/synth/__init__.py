@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from mmdata.errors import InputError
 from mmdata.progress import ProgressCallback, silent
 from mmdata.shard import in_shard, parse_shard
-from mmdata.store.commit import commit_staged
 from mmdata.store.journal import JobJournal
 from mmdata.store.lake import Store
 from mmdata.store.versions import Lineage, check_name
@@ -96,8 +95,7 @@ def synthesize(
     base_url = endpoint or os.environ.get("OPENAI_BASE_URL")
     if not base_url:
         raise InputError("no endpoint: pass --endpoint URL or set OPENAI_BASE_URL")
-    suffix = f"-shard-{shard_spec[0]}-of-{shard_spec[1]}" if shard_spec[1] > 1 else ""
-    journal = JobJournal(store.runs, f"synth-{into}{suffix}")
+    journal = JobJournal.for_job(store.runs, "synth", into, shard_spec)
     done = set(journal.lines("done.txt"))
     todo = [i for i in items if i.id not in done]
     result.already = len(items) - len(todo)
@@ -108,8 +106,7 @@ def synthesize(
     cache = RequestCache(store.root / "cache" / "requests.sqlite")
 
     def commit() -> None:
-        committed = commit_staged(store, into, "conversation", journal.stage("conversation"), lineage, journal.dir.name,
-                                  counts={"items": result.made, "rejected": result.rejected})
+        committed = journal.commit(store, into, "conversation", lineage, {"items": result.made, "rejected": result.rejected})
         result.version = committed.version or result.version
 
     async def run() -> None:
@@ -126,11 +123,8 @@ def synthesize(
 
         def reject(item, reason: str, message: str, raw: str | None) -> None:
             result.rejected += 1
-            result.rejects_by_reason[reason] = result.rejects_by_reason.get(reason, 0) + 1
-            journal.append("failures.jsonl", {"file": ",".join(resolved), "line": item.index, "field_path": "$",
-                                              "rule": reason, "message": message[:500],
-                                              "record": json.dumps({"item": item.id, "sources": [s["id"] for s in item.sources],
-                                                                    "raw_answer": raw}, ensure_ascii=False)})
+            journal.fail(",".join(resolved), reason, message, {"item": item.id, "sources": [s["id"] for s in item.sources],
+                                                               "raw_answer": raw}, line=item.index)
 
         async def worker() -> None:
             nonlocal finished
@@ -179,6 +173,7 @@ def synthesize(
     finally:
         cache.close()
         commit()
+        result.rejects_by_reason = journal.failures
     result.message = (f"{into}: {result.made} items -> {result.records} conversations, {result.already} already done, "
                       f"{result.rejected} rejected; {result.requests_sent} requests sent, {result.requests_cached} from cache"
                       + (f" -> {into}@{result.version}" if result.version else ""))

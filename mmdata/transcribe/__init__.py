@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from mmdata.errors import InputError, MmdataError
 from mmdata.progress import ProgressCallback, silent
 from mmdata.shard import in_shard, parse_shard
-from mmdata.store.commit import commit_staged
 from mmdata.store.journal import JobJournal
 from mmdata.store.lake import Store
 from mmdata.store.versions import Lineage, check_name, resolve
@@ -89,8 +88,7 @@ def transcribe(
             raise InputError(f"{ref} holds {ref.record_kind} records; transcribe reads audio records")
         items = con.execute(f"SELECT media_id, duration FROM {ref.relation} ORDER BY media_id").fetchall()
     items = [(media_id, duration) for media_id, duration in items if in_shard(media_id, shard_spec)]
-    suffix = f"-shard-{shard_spec[0]}-of-{shard_spec[1]}" if shard_spec[1] > 1 else ""
-    journal = JobJournal(store.runs, f"transcribe-{into}{suffix}")
+    journal = JobJournal.for_job(store.runs, "transcribe", into, shard_spec)
     done = set(journal.lines("done.txt"))
     todo = [(m, d) for m, d in items if m not in done]
     result = TranscribeResult(into, audio_items=len(items), already=len(items) - len(todo))
@@ -98,18 +96,13 @@ def transcribe(
                 "beam_size": beam_size, "batch_size": batch_size, "device": device, "compute_type": compute_type,
                 "temperature": 0.0}
     lineage = Lineage("transcribe", {"source": source, "model": model, "shard": shard, **settings}, parents=[str(ref)])
-    reasons: dict[str, int] = {}
-
     def fail(media_id: str, reason: str, message: str) -> None:
+        journal.fail(str(ref), reason, message, {"media_id": media_id}, field_path="media_id")
         result.failed += 1
-        reasons[reason] = reasons.get(reason, 0) + 1
-        journal.append("failures.jsonl", {"file": str(ref), "line": None, "field_path": "media_id", "rule": reason,
-                                          "message": message[:500], "record": f'{{"media_id": "{media_id}"}}'})
 
     def commit() -> None:
-        committed = commit_staged(store, into, "transcript", journal.stage("transcript"), lineage, journal.dir.name,
-                                  counts={"audio_items": result.transcribed, "chunks": result.chunks,
-                                          "failed": result.failed}, wait=wait)
+        committed = journal.commit(store, into, "transcript", lineage, {"audio_items": result.transcribed,
+                                                                          "chunks": result.chunks, "failed": result.failed}, wait)
         result.version = committed.version or result.version
 
     whisper = load_model(model, device, compute_type) if todo else None
@@ -151,7 +144,7 @@ def transcribe(
     wall = time.perf_counter() - started
     result.audio_hours = seconds_done / 3600
     result.real_time_factor = round(wall / seconds_done, 4) if seconds_done else None
-    result.failures_by_reason = reasons
+    result.failures_by_reason = journal.failures
     result.message = (f"{into}: {result.transcribed} audio items ({result.audio_hours:.2f} h) -> {result.chunks} chunks, "
                       f"{result.already} already done, {result.failed} failed"
                       + (f", real-time factor {result.real_time_factor}" if result.real_time_factor else "")
