@@ -90,7 +90,8 @@ def synthesize(
     result = SynthResult(into, items=len(items))
     if dry_run:
         result.prompts = [_first_prompt(type, main_recipe, translator, item, vision) for item in items[:3]]
-        result.message = f"dry run: {len(items)} items of {type} would be sent to {endpoint or os.environ.get('OPENAI_BASE_URL')}"
+        target = endpoint or os.environ.get("OPENAI_BASE_URL") or "the endpoint given with --endpoint"
+        result.message = f"dry run: {len(items)} items of {type} would be sent to {target}"
         return result
     base_url = endpoint or os.environ.get("OPENAI_BASE_URL")
     if not base_url:

@@ -1,0 +1,87 @@
+"""The mixture spec: YAML checked against ``specs/schemas/mix.schema.json``, errors naming the YAML line."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from mmdata.errors import InputError
+
+MODES = ("take", "weight", "fraction", "repeat")
+
+
+@dataclass
+class Source:
+    dataset: str
+    where: str | None = None
+    mode: str = "fraction"
+    amount: float = 1.0
+    language: object = None
+    line: int = 0
+
+
+@dataclass
+class MixSpec:
+    name: str
+    sources: list[Source]
+    seed: int = 0
+    size: int | None = None
+    language: object = "en"
+    max_turns: int | None = None
+    dedupe: list[str] = field(default_factory=list)
+    split: dict | None = None
+    hash: str = ""
+    path: str = ""
+    text: str = ""
+
+
+def _line(node, path) -> int:
+    """1-based line of the YAML node at ``path`` (keys and indexes), or of its nearest parent."""
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            match = node.value[part]
+        else:
+            match = None
+        if match is None:
+            break
+        node = match
+    return node.start_mark.line + 1
+
+
+def load_spec(path: str | Path) -> MixSpec:
+    """Read and check a spec; every mistake is an InputError naming the file, line and key."""
+    import jsonschema
+
+    from mmdata.schemas.check import specs_dir
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"--spec {path}: no such file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data, tree = yaml.safe_load(text), yaml.compose(text)
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    schema = json.loads((specs_dir() / "schemas" / "mix.schema.json").read_text())
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data or {}), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        key = ".".join(str(p) for p in error.absolute_path) or "(top)"
+        raise InputError(f"{path}:{_line(tree, list(error.absolute_path)) if tree else 1}: {key}: {error.message}")
+    sources = []
+    for i, raw in enumerate(data["sources"]):
+        modes = [m for m in MODES if m in raw]
+        line = _line(tree, ["sources", i])
+        if len(modes) > 1:
+            raise InputError(f"{path}:{line}: sources.{i}: give one of take, weight, fraction, repeat (not {', '.join(modes)})")
+        mode = modes[0] if modes else "fraction"
+        sources.append(Source(raw["dataset"], raw.get("where"), mode, float(raw.get(mode, 1.0)), raw.get("language"), line))
+    return MixSpec(data["name"], sources, int(data.get("seed", 0)), data.get("size"), data.get("language", "en"),
+                   data.get("max_turns"), (data.get("dedupe") or {}).get("exact", []), data.get("split"),
+                   hashlib.sha256(text.encode()).hexdigest()[:16], str(path), text)
