@@ -202,6 +202,42 @@ def synthesize(
 
 
 @app.command()
+def mix(
+    spec: Path = typer.Option(..., "--spec", help="The mixture spec (YAML)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (rows per source and language); write nothing."),
+    export_dir: Optional[Path] = typer.Option(None, "--export", help="Also export the mixture to this new folder."),
+    export_format: str = typer.Option("jsonl", "--format", help="Export format with --export: jsonl|hf|llava|sharegpt."),
+    wait: Optional[float] = WaitOpt,
+    as_json: bool = JsonOpt,
+):
+    """Build a training mixture from a YAML spec: a versioned dataset and a report of what it holds."""
+    from mmdata.mix import mix as run
+    from mmdata.render import console, print_json, table
+
+    result = run(spec, _store(), dry_run, wait)
+    exported = None
+    if export_dir is not None and not dry_run:
+        from mmdata import export
+
+        exported = export(result.dataset, export_format, export_dir, _store())  # the version just written (or unchanged)
+    if as_json:
+        from dataclasses import asdict
+
+        return print_json({**asdict(result), "export": exported})
+    table("plan", [{**p, "removed": p["removed"] or "-"} for p in result.plan],
+          ["source", "mode", "amount", "language", "loaded", "matched", "available", "planned", "removed"])
+    if result.report:
+        report = result.report
+        table("achieved share by source (from the written rows)", report["by_source"])
+        for name in ("by_kind", "by_language", "by_split"):
+            table(name.replace("_", " "), report[name])
+        table("per record", [report["shape"]])
+    console.print(result.message, markup=False)
+    if exported:
+        console.print(f"exported {exported['records']} records -> {exported['out']} ({export_format})", markup=False)
+
+
+@app.command()
 def validate(
     target: str = typer.Argument(..., help="name, name@N, name@tag, or a file/folder to check before importing."),
     format: Optional[str] = typer.Option(None, "--format", help="Input format when TARGET is a file."),

@@ -106,6 +106,11 @@ def stats(ref: str, store: Store | str | None = None) -> dict:
         if version.record_kind == "conversation":
             out = _rows(con, _CONVERSATION_STATS.format(rel=rel))[0]
             out["kinds"] = {r["kind"]: r["n"] for r in _rows(con, f"SELECT kind, count(*) AS n FROM {rel} GROUP BY kind ORDER BY n DESC")}
+            lineage = next(v for v in list_versions(con, version.dataset) if v["version"] == version.version)
+            if lineage["command"] == "mix":  # a mixture: its report, from its rows
+                from mmdata.mix.report import mixture_report
+
+                out["mixture"] = mixture_report(con, rel)
         elif version.record_kind == "transcript":
             out = _rows(con, f"""SELECT count(*) AS records, round(sum("end" - start) / 3600, 3) AS hours,
                                  count(text_ms) AS with_text_ms, count(text_en) AS with_text_en,

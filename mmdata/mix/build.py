@@ -1,0 +1,219 @@
+"""The mixture, built in DuckDB: select, filter, dedupe, sample, apply the language policy, split, order.
+
+Every random choice is a hash of (record id, seed, ...) rather than a random generator's state,
+so the same spec on the same source versions gives the same rows in the same order anywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import duckdb
+
+from mmdata.errors import InputError, MmdataError
+from mmdata.mix.spec import MixSpec, Source
+from mmdata.store.versions import VersionRef, resolve
+
+
+@dataclass
+class SourcePlan:
+    source: Source
+    ref: VersionRef
+    loaded: int = 0
+    matched: int = 0  # after `where`
+    removed: dict = field(default_factory=dict)  # filter -> rows
+    available: int = 0
+    planned: int = 0  # records to draw (before the language policy)
+    language: object = "en"
+
+
+def _fraction(expr: str) -> str:
+    """A stable pseudo-random number in [0, 1) from a SQL string expression."""
+    return f"((md5_number({expr}) % 1000000)::DOUBLE / 1000000)"
+
+
+def _texts(field: str) -> str:
+    if field == "context":
+        return "coalesce(context, '')"
+    roles = {"chat": "true", "user": "t.role = 'user'", "assistant": "t.role = 'assistant'"}[field]
+    return f"array_to_string(list_transform(list_filter(chat, lambda t: {roles}), lambda t: t.content), ' ')"
+
+
+def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec) -> list[SourcePlan]:
+    """One temp table ``cand`` of every source's matching records, filtered and deduplicated."""
+    plans = []
+    for index, source in enumerate(spec.sources):
+        try:
+            ref = resolve(con, source.dataset)
+        except MmdataError as exc:  # unknown dataset or version: same error, with the spec's line
+            raise type(exc)(f"{spec.path}:{source.line}: {exc}") from None
+        if ref.record_kind != "conversation":
+            raise InputError(f"{spec.path}:{source.line}: {ref} holds {ref.record_kind} records; a mixture takes conversations")
+        plan = SourcePlan(source, ref, language=source.language or spec.language)
+        (plan.loaded,) = con.execute(f"SELECT count(*) FROM {ref.relation}").fetchone()
+        where = f"({source.where})" if source.where else "true"
+        try:
+            con.execute(f"CREATE {'TEMP TABLE cand AS' if index == 0 else 'OR REPLACE TEMP TABLE cand AS SELECT * FROM cand UNION ALL'} "
+                        f"SELECT *, {index} AS src FROM {ref.relation} WHERE {where}")
+        except duckdb.Error as exc:
+            raise InputError(f"{spec.path}:{source.line}: where: {' '.join(str(exc).split())[:300]}") from None
+        (plan.matched,) = con.execute(f"SELECT count(*) FROM cand WHERE src = {index}").fetchone()
+        plans.append(plan)
+    if spec.max_turns:
+        _remove(con, plans, "max_turns", f"len(chat) > {int(spec.max_turns)}")
+    if spec.dedupe:
+        text = " || ' ' || ".join(_texts(f) for f in spec.dedupe)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE cand AS SELECT *, md5(lower(regexp_replace(trim({text}), '\\s+', ' ', 'g'))) AS norm FROM cand")
+        _remove_ranked(con, plans, "dedupe", "norm")
+    for i, plan in enumerate(plans):
+        (plan.available,) = con.execute(f"SELECT count(*) FROM cand WHERE src = {i}").fetchone()
+    return plans
+
+
+def _remove(con, plans, name: str, condition: str) -> None:
+    for i, n in con.execute(f"SELECT src, count(*) FROM cand WHERE {condition} GROUP BY src").fetchall():
+        plans[i].removed[name] = n
+    con.execute(f"DELETE FROM cand WHERE {condition}")
+
+
+def _remove_ranked(con, plans, name: str, column: str) -> None:
+    """Keep the first row per ``column`` value (earlier sources win, then lower ids)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE cand AS SELECT *, row_number() OVER (PARTITION BY {column} ORDER BY src, id) AS _rank FROM cand")
+    _remove(con, plans, name, "_rank > 1")
+    con.execute("ALTER TABLE cand DROP COLUMN _rank")
+
+
+def plan_sizes(spec: MixSpec, plans: list[SourcePlan]) -> None:
+    """Records to draw per source; weights that cannot be met are an error saying which and by how much."""
+    fixed = 0
+    for plan in plans:
+        mode, amount, n = plan.source.mode, plan.source.amount, plan.available
+        if mode == "take":
+            if amount > n:
+                raise InputError(f"{spec.path}:{plan.source.line}: {plan.ref} has {n} rows after filters; "
+                                 f"take {int(amount)} is short by {int(amount) - n} (use repeat to upsample)")
+            plan.planned = int(amount)
+        elif mode in ("fraction", "repeat"):
+            plan.planned = round(n * amount)
+        if mode != "weight":
+            fixed += plan.planned
+    weighted = [p for p in plans if p.source.mode == "weight"]
+    if not weighted:
+        return
+    total_weight = sum(p.source.amount for p in weighted)
+    if spec.size is not None:
+        room = spec.size - fixed
+        if room < 0:
+            raise InputError(f"{spec.path}: size {spec.size} is smaller than the {fixed} rows the take/fraction/repeat sources give")
+    else:  # the largest mixture the weights allow without repeating a row
+        room = min(math.floor(p.available * total_weight / p.source.amount) for p in weighted)
+    for plan in weighted:
+        plan.planned = round(room * plan.source.amount / total_weight)
+        if plan.planned > plan.available:
+            raise InputError(f"{spec.path}:{plan.source.line}: weight {plan.source.amount:g} of size {spec.size} needs "
+                             f"{plan.planned} rows from {plan.ref}, which has {plan.available} after filters "
+                             f"(short by {plan.planned - plan.available}); lower the weight or the size")
+
+
+def draw(con, spec: MixSpec, plans: list[SourcePlan]) -> None:
+    """Temp table ``picked``: the sampled records (with ``copy`` for repeats), no language applied yet."""
+    parts = []
+    for i, plan in enumerate(plans):
+        copies = max(1, math.ceil(plan.planned / plan.available)) if plan.available else 1
+        parts.append(f"""(SELECT c.*, r.copy FROM cand c CROSS JOIN (SELECT range AS copy FROM range({copies})) r
+                          WHERE c.src = {i}
+                          ORDER BY r.copy, md5(c.id || ':' || r.copy || ':{spec.seed}:{i}') LIMIT {plan.planned})""")
+    con.execute("CREATE OR REPLACE TEMP TABLE picked AS " + " UNION ALL ".join(parts))
+
+
+def _language_rows(spec: MixSpec, plans: list[SourcePlan]) -> str:
+    """SQL for ``rows``: each picked record as one row per chosen language (content in that language)."""
+    english = "list_transform(chat, lambda t: {'role': t.role, 'content': t.content, 'content_ms': NULL::VARCHAR})"
+    malay = "list_transform(chat, lambda t: {'role': t.role, 'content': t.content_ms, 'content_ms': NULL::VARCHAR})"
+    has_malay = "len(list_filter(chat, lambda t: t.content_ms IS NULL)) = 0"
+    selects = []
+    for i, plan in enumerate(plans):
+        policy = plan.language
+        languages = ["en", "ms"] if policy == "both" else [policy] if isinstance(policy, str) else None
+        if languages:
+            for lang in languages:
+                selects.append(f"SELECT * EXCLUDE (chat), {malay if lang == 'ms' else english} AS chat, '{lang}' AS language "
+                               f"FROM picked WHERE src = {i}" + (f" AND {has_malay}" if lang == "ms" else ""))
+        else:
+            share = policy["mix"].get("ms", 0) / max(sum(policy["mix"].values()), 1e-9)
+            pick = _fraction(f"id || ':' || copy || ':lang:{spec.seed}'")
+            chosen = f"({pick} < {share} AND {has_malay})"
+            selects.append(f"SELECT * EXCLUDE (chat), CASE WHEN {chosen} THEN {malay} ELSE {english} END AS chat, "
+                           f"CASE WHEN {chosen} THEN 'ms' ELSE 'en' END AS language FROM picked WHERE src = {i}")
+    return " UNION ALL ".join(selects)
+
+
+def language_and_split(con, spec: MixSpec, plans: list[SourcePlan]) -> None:
+    """Temp table ``rows``: one row per record and language, with its split."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE rows AS SELECT *, row_number() OVER () AS row_id FROM ({_language_rows(spec, plans)})")
+    for i, plan in enumerate(plans):
+        languages = plan.language if isinstance(plan.language, str) else "mix"
+        if languages in ("ms", "both"):
+            (missing,) = con.execute(f"SELECT count(*) FROM picked WHERE src = {i} AND "
+                                     "len(list_filter(chat, lambda t: t.content_ms IS NULL)) > 0").fetchone()
+            if missing:
+                plan.removed["no_malay"] = missing
+    split = spec.split or {}
+    if not split:
+        con.execute("ALTER TABLE rows ADD COLUMN split VARCHAR DEFAULT 'train'")
+        return
+    by = split.get("group_by", "media")
+    if by == "media":
+        groups = _media_groups(con)
+        con.register("media_groups", groups)
+        key = "g.grp"
+        join = "JOIN media_groups g ON g.row_id = r.row_id"
+    else:
+        key, join = ("coalesce(r.source[1], r.id)" if by == "source" else "r.id"), ""
+    draw_test = _fraction(f"{key} || ':split:{spec.seed}'")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE rows AS
+                    SELECT r.*, CASE WHEN {draw_test} < {float(split['test'])}
+                                     THEN 'test' ELSE 'train' END AS split
+                    FROM rows r {join}""")
+
+
+def _media_groups(con):
+    """Rows linked by any shared image or audio, as connected components (union-find)."""
+    import pyarrow as pa
+
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    rows = con.execute("SELECT row_id, id, list_concat(images, audios) FROM rows").fetchall()
+    for _, record_id, media in rows:
+        first = find(f"r:{record_id}")
+        for m in media or []:
+            root = find(f"m:{m}")
+            if root != first:
+                parent[root] = first
+    return pa.table({"row_id": [r[0] for r in rows], "grp": [find(f"r:{r[1]}") for r in rows]})
+
+
+def finish(con, spec: MixSpec, plans: list[SourcePlan], out_path) -> int:
+    """Write the mixture's rows, in their reproducible order, to a Parquet file; the row count."""
+    source_ref = "CASE src " + " ".join(f"WHEN {i} THEN '{p.ref}'" for i, p in enumerate(plans)) + " END"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE mixed AS
+        SELECT * EXCLUDE (extra), json_merge_patch(coalesce(extra, '{{}}'), json_object(
+                  'split', split, 'language', language, 'mix_source', {source_ref}, 'mix_copy', copy,
+                  'mix_index', row_number() OVER (ORDER BY md5(id || ':' || language || ':' || copy || ':{spec.seed}')) - 1
+               ))::VARCHAR AS extra
+        FROM rows""")
+    con.execute(f"""COPY (
+        SELECT substr(md5(to_json(struct_pack(kind, context, chat, images, audios, generation, source, extra))::VARCHAR), 1, 32) AS id,
+               substr(md5(to_json(struct_pack(kind, context, chat, images, audios, generation, source, extra))::VARCHAR), 1, 32) AS key,
+               kind, context, chat, images, audios, generation, source, extra
+        FROM mixed ORDER BY json_extract(extra, '$.mix_index')::BIGINT
+    ) TO '{out_path}' (FORMAT parquet)""")
+    (rows,) = con.execute("SELECT count(*) FROM mixed").fetchone()
+    return rows

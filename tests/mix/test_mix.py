@@ -1,0 +1,177 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from mmdata.errors import InputError, MmdataError
+from mmdata.importing import import_
+from mmdata.inspect import stats
+from mmdata.mix import mix
+from mmdata.querying import query
+from mmdata.store.lake import Store
+from tests.conftest import make_png, make_wav, write_jsonl
+
+
+def fill(store, root):
+    """a: 10 bilingual audio chats (two of them 6 turns long); b: 6 image pairs sharing pictures; c: 4 English-only chats."""
+    for i in range(4):
+        make_png(root / f"img{i}.png", colour=(i * 60, 20, 20))
+    for i in range(10):
+        make_wav(root / f"a{i}.wav", 0.3, 200 + 20 * i)
+
+    def turns(n, i, ms=True):
+        out = []
+        for t in range(n):
+            role = "user" if t % 2 == 0 else "assistant"
+            turn = {"role": role, "content": ("<audio>\n" if t == 0 else "") + f"{role} says thing {i}.{t} in English"}
+            if ms:
+                turn["content_ms"] = ("<audio>\n" if t == 0 else "") + f"{role} berkata perkara {i}.{t} dalam bahasa Melayu"
+            out.append(turn)
+        return out
+
+    a = [{"kind": "audio-instruction", "chat": turns(6 if i < 2 else 2, i), "audios": [f"a{i}.wav"]} for i in range(10)]
+    b = [{"kind": "multi-image", "images": [f"img{i % 4}.png", f"img{(i + 1) % 4}.png"],
+          "chat": [{"role": "user", "content": f"<image>\n<image>\nWhat links them, case {i}?",
+                    "content_ms": f"<image>\n<image>\nApa kaitannya, kes {i}?"},
+                   {"role": "assistant", "content": f"They are related, case {i}.", "content_ms": f"Ia berkaitan, kes {i}."}]}
+         for i in range(6)]
+    c = [{"kind": "text", "chat": [{"role": "user", "content": f"Question {i}?"}, {"role": "assistant", "content": f"Answer  {i % 3}."}]}
+         for i in range(4)]  # records 0 and 3 give the same answer (up to spacing and case)
+    for name, rows in (("a", a), ("b", b), ("c", c)):
+        assert import_(write_jsonl(root / f"{name}.jsonl", rows), name, store, format="mmdata").imported == len(rows)
+    return store
+
+
+@pytest.fixture
+def sources(store, tmp_path):
+    return fill(store, tmp_path / "in")
+
+
+def spec(tmp_path, text: str):
+    path = tmp_path / "spec.yaml"
+    path.write_text(text)
+    return path
+
+
+def rows(store, name):
+    out = []
+    for r in query(f"SELECT kind, to_json(chat) AS chat, images, audios, extra, id FROM {name} "
+                   f"ORDER BY json_extract(extra, '$.mix_index')::INT", store).table.to_pylist():
+        out.append({**r, "chat": json.loads(r["chat"]), "extra": json.loads(r["extra"])})
+    return out
+
+
+def test_modes_sizes_and_lineage(sources, tmp_path):
+    result = mix(spec(tmp_path, """
+name: m
+seed: 3
+sources:
+  - {dataset: a, take: 4}
+  - {dataset: b, fraction: 0.5}
+  - {dataset: c, repeat: 2.5}
+"""), sources)
+    planned = {p["source"]: p["planned"] for p in result.plan}
+    assert planned == {"a@1": 4, "b@1": 3, "c@1": 10}
+    written = rows(sources, "m")
+    assert len(written) == result.rows == 17
+    copies = sorted(r["extra"]["mix_copy"] for r in written if r["extra"]["mix_source"] == "c@1")
+    assert copies == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2]  # 2.5 epochs: two full passes and half of a third
+    with sources.reader() as con:
+        parents, arguments = con.execute("SELECT parents, arguments FROM lake._versions WHERE dataset = 'm'").fetchone()
+    assert parents == ["a@1", "b@1", "c@1"] and len(json.loads(arguments)["spec_hash"]) == 16
+
+
+def test_weights_share_and_errors_say_how_short(sources, tmp_path):
+    result = mix(spec(tmp_path, "name: w\nsources:\n  - {dataset: a, weight: 2}\n  - {dataset: b, weight: 1}\n"), sources)
+    # Largest mixture the weights allow without repeats: b (6 rows) caps it at 18 -> a 12 > 10, so a caps: 15 -> 10 + 5.
+    assert {p["source"]: p["planned"] for p in result.plan} == {"a@1": 10, "b@1": 5}
+    report = {r["value"]: r for r in result.report["by_source"]}
+    assert report["a@1"]["share"] == pytest.approx(10 / 15, abs=1e-3) == report["a@1"]["planned_share"]
+    with pytest.raises(InputError, match=r"spec.yaml:4: weight 2 of size 30 needs 20 rows from a@1, which has 10 .*short by 10"):
+        mix(spec(tmp_path, "name: w\nsize: 30\nsources:\n  - {dataset: a, weight: 2}\n  - {dataset: b, weight: 1}\n"), sources)
+    with pytest.raises(InputError, match=r"spec.yaml:3: .*take 12 is short by 2"):
+        mix(spec(tmp_path, "name: w\nsources:\n  - {dataset: a, take: 12}\n"), sources)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("name: x\nsources:\n  - {dataset: a, take: 2, weight: 1}\n", "spec.yaml:3: sources.0: give one of"),
+    ("name: x\nsources:\n  - dataset: a\n    tkae: 2\n", "spec.yaml:3: sources.0: Additional properties"),
+    ("name: x\nlanguage: fr\nsources:\n  - {dataset: a}\n", "spec.yaml:2: language"),
+    ("name: x\nsources:\n  - {dataset: nope}\n", "spec.yaml:3: unknown dataset 'nope'"),
+    ("name: x\nsources:\n  - {dataset: a@9}\n", "spec.yaml:3: unknown version 'a@9'"),
+    ("name: x\nsources:\n  - {dataset: a, where: 'nonsense_column > 1'}\n", "spec.yaml:3: where: Binder Error"),
+    ("name: x\nsources: [\n", "not valid YAML"),
+])
+def test_spec_errors_name_the_line_and_key(sources, tmp_path, text, message):
+    with pytest.raises(MmdataError, match=message):
+        mix(spec(tmp_path, text), sources)
+
+
+def test_language_policies(sources, tmp_path):
+    both = mix(spec(tmp_path, "name: l\nlanguage: both\nsources:\n  - {dataset: a}\n  - {dataset: c}\n"), sources)
+    languages = [(r["extra"]["mix_source"], r["extra"]["language"]) for r in rows(sources, "l")]
+    assert languages.count(("a@1", "en")) == languages.count(("a@1", "ms")) == 10
+    assert languages.count(("c@1", "ms")) == 0 and both.plan[1]["removed"] == {"no_malay": 4}
+    for r in rows(sources, "l"):
+        assert all("content_ms" not in t or t["content_ms"] is None for t in r["chat"])  # one language per row
+        if r["extra"]["language"] == "ms":
+            assert "Melayu" in r["chat"][0]["content"] and r["chat"][0]["content"].startswith("<audio>")
+    mixed = mix(spec(tmp_path, "name: l2\nseed: 5\nlanguage: {mix: {ms: 0.5, en: 0.5}}\nsources:\n  - {dataset: a}\n"), sources)
+    counts = {r["value"]: r["rows"] for r in mixed.report["by_language"]}
+    assert sum(counts.values()) == 10 and 2 <= counts.get("ms", 0) <= 8
+
+
+def test_filters_and_exact_dedupe_are_counted(sources, tmp_path):
+    result = mix(spec(tmp_path, "name: f\nmax_turns: 4\ndedupe: {exact: [assistant]}\nsources:\n  - {dataset: a}\n  - {dataset: c}\n"), sources)
+    removed = {p["source"]: p["removed"] for p in result.plan}
+    assert removed == {"a@1": {"max_turns": 2}, "c@1": {"dedupe": 1}}
+    assert result.rows == 8 + 3
+
+
+def test_split_never_leaks_shared_media(sources, tmp_path):
+    result = mix(spec(tmp_path, "name: s\nseed: 11\nsplit: {test: 0.5, group_by: media}\nlanguage: both\n"
+                                "sources:\n  - {dataset: b}\n  - {dataset: a}\n"), sources)
+    sides: dict[str, set] = {}
+    for r in rows(sources, "s"):
+        for m in (r["images"] or []) + (r["audios"] or []):
+            sides.setdefault(m, set()).add(r["extra"]["split"])
+    assert all(len(s) == 1 for s in sides.values())
+    assert {r["value"] for r in result.report["by_split"]} == {"train", "test"}
+
+
+def test_same_spec_same_rows_in_two_fresh_stores(tmp_path):
+    text = ("name: r\nseed: 9\nlanguage: {mix: {ms: 0.7, en: 0.3}}\ndedupe: {exact: [chat]}\nsplit: {test: 0.3}\n"
+            "sources:\n  - {dataset: a, weight: 1}\n  - {dataset: b, weight: 1}\n  - {dataset: c, repeat: 2}\n")
+    ids = []
+    for name in ("one", "two"):
+        store = fill(Store(tmp_path / name), tmp_path / f"{name}-in")
+        mix(spec(tmp_path, text), store)
+        ids.append([r["id"] for r in rows(store, "r")])
+    assert ids[0] == ids[1] and len(ids[0]) > 10
+
+
+def test_report_matches_a_hand_count(sources, tmp_path):
+    result = mix(spec(tmp_path, "name: h\nlanguage: both\nsources:\n  - {dataset: b}\n  - {dataset: c, take: 2, language: en}\n"), sources)
+    written = rows(sources, "h")
+    assert result.report["rows"] == len(written) == 6 * 2 + 2
+    kinds = {r["value"]: r["rows"] for r in result.report["by_kind"]}
+    assert kinds == {"multi-image": sum(r["kind"] == "multi-image" for r in written), "text": 2}
+    images = sum(len(r["images"] or []) for r in written) / len(written)
+    assert result.report["shape"]["images_mean"] == pytest.approx(images, abs=1e-3)
+    assert stats("h", sources)["mixture"]["rows"] == len(written)  # stats on a mixture gives its report
+
+
+def test_dry_run_and_command(sources, tmp_path):
+    path = spec(tmp_path, "name: d\nsources:\n  - {dataset: a, take: 3}\n")
+    planned = mix(path, sources, dry_run=True)
+    assert planned.plan[0]["planned"] == 3 and planned.rows == 0
+    with sources.reader() as con:
+        assert con.execute("SELECT count(*) FROM lake._versions WHERE dataset = 'd'").fetchone() == (0,)
+    out = tmp_path / "export"
+    result = CliRunner().invoke(app, ["--store", str(sources.root), "mix", "--spec", str(path), "--export", str(out),
+                                      "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    assert "d@1: 3 rows from 1 sources" in result.output and len((out / "data.jsonl").read_text().splitlines()) == 3
+    again = CliRunner().invoke(app, ["--store", str(sources.root), "mix", "--spec", str(path), "--json"])
+    assert json.loads(again.output)["version"] is None  # same spec, same sources: nothing new
