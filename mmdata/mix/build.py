@@ -42,7 +42,7 @@ def _texts(field: str) -> str:
 
 def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec) -> list[SourcePlan]:
     """One temp table ``cand`` of every source's matching records, filtered and deduplicated."""
-    plans = []
+    plans, selects = [], []
     for index, source in enumerate(spec.sources):
         try:
             ref = resolve(con, source.dataset)
@@ -50,24 +50,29 @@ def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec) -> list[Sourc
             raise type(exc)(f"{spec.path}:{source.line}: {exc}") from None
         if ref.record_kind != "conversation":
             raise InputError(f"{spec.path}:{source.line}: {ref} holds {ref.record_kind} records; a mixture takes conversations")
-        plan = SourcePlan(source, ref, language=source.language or spec.language)
-        (plan.loaded,) = con.execute(f"SELECT count(*) FROM {ref.relation}").fetchone()
-        where = f"({source.where})" if source.where else "true"
+        plans.append(SourcePlan(source, ref, language=source.language or spec.language))
+        select = f"SELECT *, {index} AS src FROM {ref.relation} WHERE {f'({source.where})' if source.where else 'true'}"
         try:
-            con.execute(f"CREATE {'TEMP TABLE cand AS' if index == 0 else 'OR REPLACE TEMP TABLE cand AS SELECT * FROM cand UNION ALL'} "
-                        f"SELECT *, {index} AS src FROM {ref.relation} WHERE {where}")
+            con.execute(f"DESCRIBE {select}")  # binds the `where` now, to name the source's line if it is wrong
         except duckdb.Error as exc:
             raise InputError(f"{spec.path}:{source.line}: where: {' '.join(str(exc).split())[:300]}") from None
-        (plan.matched,) = con.execute(f"SELECT count(*) FROM cand WHERE src = {index}").fetchone()
-        plans.append(plan)
+        selects.append(select)
+    for plan, (loaded,) in zip(plans, con.execute(
+            " UNION ALL ".join(f"SELECT count(*) FROM {p.ref.relation}" for p in plans)).fetchall()):
+        plan.loaded = loaded
+    dedupe = ""
+    if spec.dedupe:
+        text = " || ' ' || ".join(_texts(f) for f in spec.dedupe)
+        dedupe = f", md5(lower(regexp_replace(trim({text}), '\\s+', ' ', 'g'))) AS norm"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE cand AS SELECT *{dedupe} FROM ({' UNION ALL '.join(selects)})")
+    for i, matched in con.execute("SELECT src, count(*) FROM cand GROUP BY src").fetchall():
+        plans[i].matched = matched
     if spec.max_turns:
         _remove(con, plans, "max_turns", f"len(chat) > {int(spec.max_turns)}")
     if spec.dedupe:
-        text = " || ' ' || ".join(_texts(f) for f in spec.dedupe)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE cand AS SELECT *, md5(lower(regexp_replace(trim({text}), '\\s+', ' ', 'g'))) AS norm FROM cand")
         _remove_ranked(con, plans, "dedupe", "norm")
-    for i, plan in enumerate(plans):
-        (plan.available,) = con.execute(f"SELECT count(*) FROM cand WHERE src = {i}").fetchone()
+    for i, available in con.execute("SELECT src, count(*) FROM cand GROUP BY src").fetchall():
+        plans[i].available = available
     return plans
 
 
@@ -209,11 +214,11 @@ def finish(con, spec: MixSpec, plans: list[SourcePlan], out_path) -> int:
                   'mix_index', row_number() OVER (ORDER BY md5(id || ':' || language || ':' || copy || ':{spec.seed}')) - 1
                ))::VARCHAR AS extra
         FROM rows""")
+    # A mixture row's id (and key) is a hash of its whole content, the mix fields included.
     con.execute(f"""COPY (
-        SELECT substr(md5(to_json(struct_pack(kind, context, chat, images, audios, generation, source, extra))::VARCHAR), 1, 32) AS id,
-               substr(md5(to_json(struct_pack(kind, context, chat, images, audios, generation, source, extra))::VARCHAR), 1, 32) AS key,
-               kind, context, chat, images, audios, generation, source, extra
-        FROM mixed ORDER BY json_extract(extra, '$.mix_index')::BIGINT
+        SELECT h AS id, h AS key, kind, context, chat, images, audios, generation, source, extra FROM (
+            SELECT substr(md5(to_json(struct_pack(kind, context, chat, images, audios, generation, source, extra))::VARCHAR), 1, 32) AS h, *
+            FROM mixed) ORDER BY json_extract(extra, '$.mix_index')::BIGINT
     ) TO '{out_path}' (FORMAT parquet)""")
     (rows,) = con.execute("SELECT count(*) FROM mixed").fetchone()
     return rows

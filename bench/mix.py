@@ -1,0 +1,110 @@
+"""`mmdata mix` on 1,000,000 conversations from three sources vs a hand-written polars pipeline.
+
+Both do the same work in the same run: weights 5:3:2 over three sources, a per-record language
+mix (ms 0.5 / en 0.5, Malay where it exists), exact dedupe on the normalised chat text, and a
+written Parquet result. mmdata also writes a versioned dataset, its lineage and its report.
+Target: ratio <= 1.5.
+
+    python bench/mix.py [N]
+"""
+
+from __future__ import annotations
+
+import glob
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import machine  # noqa: E402
+
+from mmdata.mix import mix  # noqa: E402
+from mmdata.store.lake import Store  # noqa: E402
+from mmdata.store.versions import Lineage, record_version  # noqa: E402
+
+
+def source_frame(n: int, tag: str, duplicate_every: int) -> pl.DataFrame:
+    i = pl.int_range(0, n, eager=True)
+    base = pl.DataFrame({"i": i}).with_columns(
+        # every `duplicate_every`-th record repeats an earlier one's text (dedupe has work to do)
+        (pl.when(pl.col("i") % duplicate_every == 0).then(pl.col("i") // 2).otherwise(pl.col("i"))).alias("t"))
+    turn = lambda role, col: pl.struct(pl.lit(role).alias("role"),  # noqa: E731
+                                       pl.format(f"{role} {tag} {{}} nasi lemak", pl.col("t")).alias("content"),
+                                       col.alias("content_ms"))
+    malay = pl.when(pl.col("i") % 5 == 0).then(pl.lit(None, pl.String)).otherwise(pl.format(f"ms {tag} {{}} nasi", pl.col("t")))
+    return base.with_columns(
+        pl.format(f"{tag}-{{}}", pl.col("i")).alias("id"), pl.format(f"{tag}-{{}}", pl.col("i")).alias("key"),
+        pl.lit("text").alias("kind"), pl.lit(None, pl.String).alias("context"),
+        pl.concat_list([turn("user", malay), turn("assistant", malay)]).alias("chat"),
+        pl.lit([], pl.List(pl.String)).alias("images"), pl.lit([], pl.List(pl.String)).alias("audios"),
+        pl.lit(None, pl.String).alias("generation"), pl.lit([], pl.List(pl.String)).alias("source"),
+        pl.lit(None, pl.String).alias("extra"),
+    ).drop("i", "t")
+
+
+def polars_pipeline(files: dict[str, list[str]], weights: dict[str, int], out: Path, seed: int) -> int:
+    """The same mixture by hand: dedupe, weights, per-record language, write."""
+    frames = []
+    for order, (name, paths) in enumerate(files.items()):
+        frames.append(pl.scan_parquet(paths).with_columns(pl.lit(order).alias("src"), pl.lit(name).alias("src_name")))
+    data = pl.concat(frames).with_columns(
+        pl.col("chat").list.eval(pl.element().struct.field("content")).list.join(" ").str.to_lowercase()
+        .str.replace_all(r"\s+", " ").str.strip_chars().hash(seed).alias("norm"))
+    data = data.sort("src", "id").unique("norm", keep="first", maintain_order=True).collect()
+    available = {name: data.filter(pl.col("src_name") == name).height for name in files}
+    total_weight = sum(weights.values())
+    room = min(available[n] * total_weight // weights[n] for n in files)
+    picked = []
+    for name in files:
+        want = round(room * weights[name] / total_weight)
+        part = data.filter(pl.col("src_name") == name)
+        picked.append(part.with_columns(pl.col("id").hash(seed).alias("h")).sort("h").head(want))
+    mixed = pl.concat(picked)
+    has_malay = pl.col("chat").list.eval(pl.element().struct.field("content_ms").is_null()).list.any().not_()
+    choose_ms = ((pl.col("id").hash(seed + 1) % 1000) < 500) & has_malay
+    mixed = mixed.with_columns(
+        pl.when(choose_ms).then(pl.col("chat").list.eval(pl.struct(pl.element().struct.field("role"),
+                                                                    pl.element().struct.field("content_ms").alias("content"))))
+        .otherwise(pl.col("chat").list.eval(pl.struct(pl.element().struct.field("role"), pl.element().struct.field("content"))))
+        .alias("chat"),
+        pl.when(choose_ms).then(pl.lit("ms")).otherwise(pl.lit("en")).alias("language"))
+    mixed.drop("norm", "h").sort(pl.col("id").hash(seed + 2)).write_parquet(out)
+    return mixed.height
+
+
+def main(n: int) -> None:
+    print(f"# mix benchmark on {machine()}, {n:,} conversations in three sources")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        store = Store(tmp / "store")
+        sizes = {"a": n // 2, "b": n * 3 // 10, "c": n - n // 2 - n * 3 // 10}
+        start = time.perf_counter()
+        for name, size in sizes.items():
+            frame = source_frame(size, name, duplicate_every=50)
+            with store.transaction() as con:
+                con.register("frame", frame.to_arrow())
+                con.execute(f'CREATE TABLE lake."{name}" AS SELECT * FROM frame')
+                record_version(con, name, "conversation", Lineage("bench"), {"rows": size})
+        print(f"sources built in {time.perf_counter() - start:.1f} s")
+        spec = tmp / "spec.yaml"
+        spec.write_text("name: mixed\nseed: 1\nlanguage: {mix: {ms: 0.5, en: 0.5}}\ndedupe: {exact: [chat]}\n"
+                        "sources:\n  - {dataset: a, weight: 5}\n  - {dataset: b, weight: 3}\n  - {dataset: c, weight: 2}\n")
+        files = {name: sorted(glob.glob(str(store.root / "data" / "main" / name / "*.parquet"))) for name in sizes}
+        start = time.perf_counter()
+        result = mix(spec, store)
+        ours = time.perf_counter() - start
+        start = time.perf_counter()
+        rows = polars_pipeline(files, {"a": 5, "b": 3, "c": 2}, tmp / "polars.parquet", seed=1)
+        theirs = time.perf_counter() - start
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"mmdata mix {ours:.1f} s ({result.rows:,} rows, versioned + report) | polars by hand {theirs:.1f} s "
+              f"({rows:,} rows) | ratio {ours / theirs:.2f} (target <= 1.5) | peak RSS of the process {rss:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
