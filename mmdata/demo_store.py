@@ -61,6 +61,19 @@ def _synth_step(store: Store) -> DemoStep:
                     "(docs/synthesize.md).")
 
 
+def _mix_step(store: Store) -> DemoStep:
+    from mmdata.mix import mix
+    from mmdata.schemas.check import specs_dir
+
+    result = mix(specs_dir() / "mixes" / "demo.yaml", store)
+    rows = [{"source": r["value"], "rows": r["rows"], "share": r["share"], "planned_share": r.get("planned_share")}
+            for r in result.report["by_source"]]
+    languages = ", ".join(f"{r['value']} {r['share']:.0%}" for r in result.report["by_language"])
+    splits = ", ".join(f"{r['value']} {r['rows']}" for r in result.report["by_split"])
+    return DemoStep("Mix datasets by a reviewed spec", "mmdata mix --spec specs/mixes/demo.yaml",
+                    f"{result.message}; languages: {languages}; split: {splits}", rows)
+
+
 def demo(store: Store | str | None = None) -> Iterator[DemoStep]:
     """Run the demo against ``store`` step by step; safe to run again (re-imports add nothing)."""
     from mmdata.exporters import export
@@ -104,6 +117,8 @@ def demo(store: Store | str | None = None) -> Iterator[DemoStep]:
     tag("audio_chat@2", "stable", store)
     yield DemoStep("Tag the version you trust", "mmdata tag audio_chat@2 stable", "audio_chat@stable -> audio_chat@2")
     yield DemoStep("Shape of the data", "mmdata stats audio_chat@stable", fields=stats("audio_chat@stable", store))
+
+    yield _mix_step(store)
 
     for format in ("sharegpt", "llava", "hf"):
         out = store.root / "exports" / f"audio_chat@2-{format}"

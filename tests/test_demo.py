@@ -8,7 +8,7 @@ def test_demo_runs_end_to_end_and_again(tmp_path):
     first = runner.invoke(app, ["--store", str(tmp_path / "demo"), "demo"])
     assert first.exit_code == 0, first.output
     for expected in ("audio_chat@1: 2 imported, 1 rejected", "content-ms-null", "content-ms-ui-text",
-                     "audio_chat@2", "changed", "crawled: 3 downloaded", "Picture 1:", "audio_chat@stable -> audio_chat@2", "records ->"):
+                     "audio_chat@2", "changed", "crawled: 3 downloaded", "Picture 1:", "demo_mix@1", "audio_chat@stable -> audio_chat@2", "records ->"):
         assert expected in first.output, expected
     second = runner.invoke(app, ["--store", str(tmp_path / "demo"), "demo"])
     assert second.exit_code == 0 and "already imported" in second.output
