@@ -63,7 +63,8 @@ def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec) -> list[Sourc
     dedupe = ""
     if spec.dedupe:
         text = " || ' ' || ".join(_texts(f) for f in spec.dedupe)
-        dedupe = f", md5(lower(regexp_replace(trim({text}), '\\s+', ' ', 'g'))) AS norm"
+        # hash() only groups rows within this run; which duplicate stays is decided by (src, id).
+        dedupe = f", hash(lower(regexp_replace(trim({text}), '\\s+', ' ', 'g'))) AS norm"
     con.execute(f"CREATE OR REPLACE TEMP TABLE cand AS SELECT *{dedupe} FROM ({' UNION ALL '.join(selects)})")
     for i, matched in con.execute("SELECT src, count(*) FROM cand GROUP BY src").fetchall():
         plans[i].matched = matched
@@ -143,20 +144,23 @@ def _language_rows(spec: MixSpec, plans: list[SourcePlan]) -> str:
         languages = ["en", "ms"] if policy == "both" else [policy] if isinstance(policy, str) else None
         if languages:
             for lang in languages:
-                selects.append(f"SELECT * EXCLUDE (chat), {malay if lang == 'ms' else english} AS chat, '{lang}' AS language "
-                               f"FROM picked WHERE src = {i}" + (f" AND {has_malay}" if lang == "ms" else ""))
+                selects.append(f"SELECT * EXCLUDE (chat), {malay if lang == 'ms' else english} AS chat, '{lang}' AS language, "
+                               f"'train' AS split FROM picked WHERE src = {i}" + (f" AND {has_malay}" if lang == "ms" else ""))
         else:
             share = policy["mix"].get("ms", 0) / max(sum(policy["mix"].values()), 1e-9)
             pick = _fraction(f"id || ':' || copy || ':lang:{spec.seed}'")
             chosen = f"({pick} < {share} AND {has_malay})"
             selects.append(f"SELECT * EXCLUDE (chat), CASE WHEN {chosen} THEN {malay} ELSE {english} END AS chat, "
-                           f"CASE WHEN {chosen} THEN 'ms' ELSE 'en' END AS language FROM picked WHERE src = {i}")
+                           f"CASE WHEN {chosen} THEN 'ms' ELSE 'en' END AS language, 'train' AS split FROM picked WHERE src = {i}")
     return " UNION ALL ".join(selects)
 
 
 def language_and_split(con, spec: MixSpec, plans: list[SourcePlan]) -> None:
     """Temp table ``rows``: one row per record and language, with its split."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE rows AS SELECT *, row_number() OVER () AS row_id FROM ({_language_rows(spec, plans)})")
+    split = spec.split or {}
+    by = split.get("group_by", "media") if split else None
+    row_id = ", row_number() OVER () AS row_id" if by == "media" else ""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE rows AS SELECT *{row_id} FROM ({_language_rows(spec, plans)})")
     for i, plan in enumerate(plans):
         languages = plan.language if isinstance(plan.language, str) else "mix"
         if languages in ("ms", "both"):
@@ -164,11 +168,8 @@ def language_and_split(con, spec: MixSpec, plans: list[SourcePlan]) -> None:
                                      "len(list_filter(chat, lambda t: t.content_ms IS NULL)) > 0").fetchone()
             if missing:
                 plan.removed["no_malay"] = missing
-    split = spec.split or {}
     if not split:
-        con.execute("ALTER TABLE rows ADD COLUMN split VARCHAR DEFAULT 'train'")
         return
-    by = split.get("group_by", "media")
     if by == "media":
         groups = _media_groups(con)
         con.register("media_groups", groups)
@@ -178,7 +179,7 @@ def language_and_split(con, spec: MixSpec, plans: list[SourcePlan]) -> None:
         key, join = ("coalesce(r.source[1], r.id)" if by == "source" else "r.id"), ""
     draw_test = _fraction(f"{key} || ':split:{spec.seed}'")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE rows AS
-                    SELECT r.*, CASE WHEN {draw_test} < {float(split['test'])}
+                    SELECT r.* EXCLUDE (split), CASE WHEN {draw_test} < {float(split['test'])}
                                      THEN 'test' ELSE 'train' END AS split
                     FROM rows r {join}""")
 
@@ -208,17 +209,19 @@ def _media_groups(con):
 def finish(con, spec: MixSpec, plans: list[SourcePlan], out_path) -> int:
     """Write the mixture's rows, in their reproducible order, to a Parquet file; the row count."""
     source_ref = "CASE src " + " ".join(f"WHEN {i} THEN '{p.ref}'" for i, p in enumerate(plans)) + " END"
+    mix_fields = (f"'\"split\":' || to_json(split) || ',\"language\":' || to_json(language) || ',\"mix_source\":' || "
+                  f"to_json({source_ref}) || ',\"mix_copy\":' || copy || ',\"mix_index\":' || mix_index || '}}'")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE mixed AS
-        SELECT * EXCLUDE (extra), json_merge_patch(coalesce(extra, '{{}}'), json_object(
-                  'split', split, 'language', language, 'mix_source', {source_ref}, 'mix_copy', copy,
-                  'mix_index', row_number() OVER (ORDER BY md5(id || ':' || language || ':' || copy || ':{spec.seed}')) - 1
-               ))::VARCHAR AS extra
-        FROM rows""")
+        SELECT * EXCLUDE (extra),
+               CASE WHEN extra IS NULL OR extra = '{{}}' THEN '{{' || {mix_fields}
+                    ELSE json_merge_patch(extra, '{{' || {mix_fields})::VARCHAR END AS extra
+        FROM (SELECT *, row_number() OVER (ORDER BY md5(id || ':' || language || ':' || copy || ':{spec.seed}')) - 1 AS mix_index
+              FROM rows)""")
     # A mixture row's id (and key) is a hash of its whole content, the mix fields included.
     con.execute(f"""COPY (
         SELECT h AS id, h AS key, kind, context, chat, images, audios, generation, source, extra FROM (
             SELECT substr(md5(to_json(struct_pack(kind, context, chat, images, audios, generation, source, extra))::VARCHAR), 1, 32) AS h, *
-            FROM mixed) ORDER BY json_extract(extra, '$.mix_index')::BIGINT
+            FROM mixed) ORDER BY mix_index
     ) TO '{out_path}' (FORMAT parquet)""")
     (rows,) = con.execute("SELECT count(*) FROM mixed").fetchone()
     return rows
