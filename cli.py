@@ -43,6 +43,23 @@ class _State:
     store: Optional[Path] = None
 
 
+def _job_summary(result, reasons: dict, label: str = "failures") -> None:
+    """The last lines of a long job: its message and failures by reason."""
+    from mmdata.render import console
+
+    console.print(result.message, markup=False)
+    if reasons:
+        console.print(f"{label}: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())), markup=False)
+
+
+def _print_dataclass(result) -> None:
+    from dataclasses import asdict
+
+    from mmdata.render import print_json
+
+    print_json(asdict(result))
+
+
 def _store():
     from mmdata.store.lake import Store
 
@@ -110,20 +127,16 @@ def crawl(
 ):
     """Download audio with yt-dlp into the store (16 kHz mono Opus + provenance); resumable."""
     from mmdata.crawl import crawl as run
-    from mmdata.render import console, print_json, progress_bar
+    from mmdata.render import console, progress_bar
 
     with progress_bar(not as_json) as progress:
         result = run(urls or [], into, _store(), from_file, include, exclude, min_duration, max_duration, limit, sleep,
                      rate_limit, retries, shard, checkpoint, wait, progress)
     if as_json:
-        from dataclasses import asdict
-
-        return print_json(asdict(result))
-    console.print(result.message, markup=False)
+        return _print_dataclass(result)
+    _job_summary(result, result.failures_by_reason)
     if result.failures_by_reason:
-        console.print("failures: " + ", ".join(f"{k} {v}" for k, v in sorted(result.failures_by_reason.items()))
-                      + f" (details: mmdata query \"SELECT file, rule, message FROM _rejects WHERE dataset = '{into}'\")",
-                      markup=False)
+        console.print(f"details: mmdata query \"SELECT file, rule, message FROM _rejects WHERE dataset = '{into}'\"", markup=False)
 
 
 @app.command()
@@ -144,19 +157,15 @@ def transcribe(
     as_json: bool = JsonOpt,
 ):
     """Pseudo-label stored audio with faster-whisper: chunks, texts per language, quality signals."""
-    from mmdata.render import console, print_json, progress_bar
+    from mmdata.render import progress_bar
     from mmdata.transcribe import transcribe as run
 
     with progress_bar(not as_json) as progress:
         result = run(source, into, _store(), model, device, compute_type, batch_size, beam_size, chunking,
                      max_chunk_seconds, languages, shard, checkpoint, wait, progress)
     if as_json:
-        from dataclasses import asdict
-
-        return print_json(asdict(result))
-    console.print(result.message, markup=False)
-    if result.failures_by_reason:
-        console.print("failures: " + ", ".join(f"{k} {v}" for k, v in sorted(result.failures_by_reason.items())), markup=False)
+        return _print_dataclass(result)
+    _job_summary(result, result.failures_by_reason)
 
 
 @app.command()
@@ -183,22 +192,18 @@ def synthesize(
     as_json: bool = JsonOpt,
 ):
     """Generate bilingual conversations against any OpenAI-compatible endpoint; resumable, cached."""
-    from mmdata.render import console, print_json, progress_bar
+    from mmdata.render import console, progress_bar
     from mmdata.synth import synthesize as run
 
     with progress_bar(not as_json and not dry_run) as progress:
         result = run(type, sources, into, _store(), endpoint, model, api_key_env, concurrency, rpm, tpm, limit, seed,
                      recipe, shard, dry_run, items, vision, checkpoint, timeout, give_up_after, progress)
     if as_json:
-        from dataclasses import asdict
-
-        return print_json(asdict(result))
+        return _print_dataclass(result)
     for prompt in result.prompts:
         console.rule(f"item {prompt['item']}  sampling {prompt['sampling']}")
         console.print(prompt["messages"][0]["content"], markup=False, highlight=False)
-    console.print(result.message, markup=False)
-    if result.rejects_by_reason:
-        console.print("rejected: " + ", ".join(f"{k} {v}" for k, v in sorted(result.rejects_by_reason.items())), markup=False)
+    _job_summary(result, result.rejects_by_reason, "rejected")
 
 
 @app.command()
