@@ -77,6 +77,42 @@ def polars_pipeline(files: dict[str, list[str]], weights: dict[str, int], out: P
     return mixed.height
 
 
+NEAR = """
+import random, resource, sys, time
+import duckdb
+from mmdata.mix.build import SourcePlan, near_dedupe
+n = int(sys.argv[1])
+rng = random.Random(0)
+words = "nasi lemak teh tarik durian kampung pasar malam kuala lumpur penang laksa wau songket batik rumah".split()
+texts = [" ".join(rng.choice(words) for _ in range(30)) for _ in range(n)]
+for i in range(0, n, 20):  # 1 in 20 is a near copy of the one before it: one word of 30 changed
+    if i + 1 < n:
+        w = texts[i].split(); w[25] = "sambal"; texts[i + 1] = " ".join(w)
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
+con.execute("CREATE TEMP TABLE src AS SELECT unnest(?) AS t", [texts])
+con.execute("CREATE TEMP TABLE cand AS SELECT 0 AS src, 'r' || lpad((row_number() OVER ())::VARCHAR, 9, '0') AS id, "
+            "[{'role': 'user', 'content': t}] AS chat, NULL::VARCHAR AS context FROM src")
+con.execute("DROP TABLE src")
+del texts
+plans = [SourcePlan(None, None)]
+start = time.perf_counter()
+near_dedupe(con, plans, {"threshold": 0.7, "fields": ["user"]})
+seconds = time.perf_counter() - start
+print(seconds, plans[0].removed.get("near_dedupe", 0), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def near(n: int) -> None:
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", NEAR, str(n)], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout.split()
+    seconds, removed, rss = float(out[0]), int(out[1]), float(out[2])
+    print(f"near-dedupe of {n:,} short texts (30 words each, 1 in 20 a one-word edit; MinHash 64 perms, LSH at 0.7): {seconds:.1f} s = {n / seconds:,.0f} rows/s, "
+          f"{removed:,} near copies removed, peak RSS {rss:,.0f} MiB (target < 4 GiB: {rss < 4096})")
+
+
 def main(n: int) -> None:
     print(f"# mix benchmark on {machine()}, {n:,} conversations in three sources")
     with tempfile.TemporaryDirectory() as tmp:
@@ -107,4 +143,6 @@ def main(n: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
+    size = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    main(size)
+    near(size)

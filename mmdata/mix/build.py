@@ -7,6 +7,7 @@ so the same spec on the same source versions gives the same rows in the same ord
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import duckdb
@@ -72,9 +73,43 @@ def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec) -> list[Sourc
         _remove(con, plans, "max_turns", f"len(chat) > {int(spec.max_turns)}")
     if spec.dedupe:
         _remove_ranked(con, plans, "dedupe", "norm")
+    if spec.near:
+        near_dedupe(con, plans, spec.near)
     for i, available in con.execute("SELECT src, count(*) FROM cand GROUP BY src").fetchall():
         plans[i].available = available
     return plans
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def near_dedupe(con, plans, near: dict, batch: int = 20000) -> None:
+    """Drop rows whose text is a near-duplicate of an earlier one (earlier sources win, then lower ids).
+
+    MinHash signatures of word 3-grams (datasketch) go through an LSH index at ``threshold``;
+    each row is checked against the rows kept before it, then added. Streams in batches.
+    """
+    import pyarrow as pa
+    from datasketch import MinHash, MinHashLSH
+
+    threshold, num_perm = float(near["threshold"]), int(near.get("num_perm", 64))
+    text = " || ' ' || ".join(_texts(f) for f in near.get("fields", ["chat"]))
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    dropped: list[tuple[int, str]] = []
+    reader = con.execute(f"SELECT src, id, lower({text}) AS t FROM cand ORDER BY src, id").to_arrow_reader(batch)
+    for chunk in reader:
+        sources, ids, texts = chunk.column("src").to_pylist(), chunk.column("id").to_pylist(), chunk.column("t").to_pylist()
+        shingles = []
+        for t in texts:
+            words = _WORDS.findall(t or "")  # punctuation and spacing do not make a text new
+            shingles.append([" ".join(words[i:i + 3]).encode() for i in range(max(1, len(words) - 2))])
+        for src, record_id, signature in zip(sources, ids, MinHash.bulk(shingles, num_perm=num_perm)):
+            if lsh.query(signature):
+                dropped.append((src, record_id))
+            else:
+                lsh.insert(f"{src}:{record_id}", signature, check_duplication=False)
+    con.register("near_dropped", pa.table({"src": [d[0] for d in dropped], "id": [d[1] for d in dropped]}))
+    _remove(con, plans, "near_dedupe", "(src, id) IN (SELECT (src, id) FROM near_dropped)")
 
 
 def _remove(con, plans, name: str, condition: str) -> None:

@@ -33,6 +33,7 @@ class MixSpec:
     language: object = "en"
     max_turns: int | None = None
     dedupe: list[str] = field(default_factory=list)
+    near: dict | None = None  # {threshold, fields, num_perm}
     split: dict | None = None
     hash: str = ""
     path: str = ""
@@ -83,5 +84,6 @@ def load_spec(path: str | Path) -> MixSpec:
         mode = modes[0] if modes else "fraction"
         sources.append(Source(raw["dataset"], raw.get("where"), mode, float(raw.get(mode, 1.0)), raw.get("language"), line))
     return MixSpec(data["name"], sources, int(data.get("seed", 0)), data.get("size"), data.get("language", "en"),
-                   data.get("max_turns"), (data.get("dedupe") or {}).get("exact", []), data.get("split"),
+                   data.get("max_turns"), (data.get("dedupe") or {}).get("exact", []), (data.get("dedupe") or {}).get("near"),
+                   data.get("split"),
                    hashlib.sha256(text.encode()).hexdigest()[:16], str(path), text)

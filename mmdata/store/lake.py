@@ -105,6 +105,7 @@ class Store:
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")  # it prints to stdout on long queries; we report progress ourselves
         if self.catalog.startswith("sqlite:"):
             load_extension(con, "sqlite_scanner")
         load_extension(con, "ducklake")

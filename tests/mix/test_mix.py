@@ -129,6 +129,17 @@ def test_filters_and_exact_dedupe_are_counted(sources, tmp_path):
     assert result.rows == 8 + 3
 
 
+def test_near_dedupe_drops_close_texts(sources, tmp_path):
+    path = tmp_path / "near.jsonl"
+    base = "the quick brown fox jumps over the lazy dog near the river bank in the early morning light"
+    rows_in = [{"kind": "text", "chat": [{"role": "user", "content": f"Q{i}?"}, {"role": "assistant", "content": text}]}
+               for i, text in enumerate([base, base + " today", "a completely different answer about nasi lemak and teh tarik",
+                                         base.replace("quick", "quick,")])]
+    import_(write_jsonl(path, rows_in), "n", sources)
+    result = mix(spec(tmp_path, "name: nd\ndedupe: {near: {threshold: 0.7, fields: [assistant]}}\nsources:\n  - {dataset: n}\n"), sources)
+    assert result.plan[0]["removed"] == {"near_dedupe": 2} and result.rows == 2
+
+
 def test_split_never_leaks_shared_media(sources, tmp_path):
     result = mix(spec(tmp_path, "name: s\nseed: 11\nsplit: {test: 0.5, group_by: media}\nlanguage: both\n"
                                 "sources:\n  - {dataset: b}\n  - {dataset: a}\n"), sources)
