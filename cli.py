@@ -211,7 +211,7 @@ def mix(
     spec: Path = typer.Option(..., "--spec", help="The mixture spec (YAML)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (rows per source and language); write nothing."),
     export_dir: Optional[Path] = typer.Option(None, "--export", help="Also export the mixture to this new folder."),
-    export_format: str = typer.Option("jsonl", "--format", help="Export format with --export: jsonl|hf|llava|sharegpt."),
+    export_format: str = typer.Option("mmtrain", "--format", help="Export format with --export: mmtrain|jsonl|hf|llava|sharegpt."),
     wait: Optional[float] = WaitOpt,
     as_json: bool = JsonOpt,
 ):
@@ -383,7 +383,7 @@ def stats(ref: str = typer.Argument(..., help="name, name@N or name@tag."), as_j
 @app.command()
 def export(
     ref: str = typer.Argument(..., help="name, name@N or name@tag."),
-    format: str = typer.Option(..., "--format", help="hf|jsonl|llava|sharegpt"),
+    format: str = typer.Option(..., "--format", help="hf|jsonl|llava|sharegpt|mmtrain"),
     out: Path = typer.Option(..., "--out", help="New folder to write."),
     language: str = typer.Option("en", "--language", help="en or ms (llava/sharegpt: which side of the chat)."),
     as_json: bool = JsonOpt,

@@ -8,12 +8,12 @@ from mmdata.errors import InputError
 from mmdata.progress import ProgressCallback, silent
 from mmdata.store.lake import Store
 
-FORMATS = ("jsonl", "hf", "llava", "sharegpt")
+FORMATS = ("jsonl", "hf", "llava", "sharegpt", "mmtrain")
 
 
 def export(ref: str, format: str, out: str | Path, store: Store | str | None = None, language: str = "en",
            progress: ProgressCallback = silent) -> dict:
-    """Export version ``ref`` to folder ``out`` as ``jsonl`` (ours), ``hf``, ``llava`` or ``sharegpt``.
+    """Export version ``ref`` to folder ``out`` as ``jsonl`` (ours), ``hf``, ``llava``, ``sharegpt`` or ``mmtrain``.
 
     ``language="ms"`` writes the Malay side (``content_ms``) for llava/sharegpt; records
     without a full Malay side are then left out and counted.
@@ -35,7 +35,7 @@ def export(ref: str, format: str, out: str | Path, store: Store | str | None = N
     from mmdata.exporters.common import VersionReader
 
     with VersionReader(store, ref) as reader:
-        if format in ("llava", "sharegpt") and reader.version.record_kind != "conversation":
+        if format in ("llava", "sharegpt", "mmtrain") and reader.version.record_kind != "conversation":
             raise InputError(f"{format} holds conversations; {reader.version} holds {reader.version.record_kind} records")
         out.mkdir(parents=True, exist_ok=True)
         counts = writer.write(reader, out, language=language, progress=progress)

@@ -71,6 +71,8 @@ def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec) -> list[Sourc
         plans[i].matched = matched
     if spec.max_turns:
         _remove(con, plans, "max_turns", f"len(chat) > {int(spec.max_turns)}")
+    if spec.max_tokens:
+        _too_long(con, plans, spec)
     if spec.dedupe:
         _remove_ranked(con, plans, "dedupe", "norm")
     if spec.near:
@@ -81,6 +83,54 @@ def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec) -> list[Sourc
 
 
 _WORDS = re.compile(r"\w+")
+
+
+def load_tokenizer(path: str):
+    """A Hugging Face ``tokenizers`` tokenizer from tokenizer.json (or a folder holding one)."""
+    from pathlib import Path
+
+    from tokenizers import Tokenizer
+
+    file = Path(path) / "tokenizer.json" if Path(path).is_dir() else Path(path)
+    if not file.exists():
+        raise InputError(f"tokenizer: no tokenizer.json at {path}")
+    return Tokenizer.from_file(str(file))
+
+
+def _too_long(con, plans, spec: MixSpec, batch: int = 20000) -> None:
+    """Drop conversations over ``max_tokens`` on either language side."""
+    import pyarrow as pa
+
+    tokenizer = load_tokenizer(spec.tokenizer)
+    over: list[tuple[int, str]] = []
+    sides = {"en": "t.content", "ms": "coalesce(t.content_ms, '')"}
+    columns = ", ".join(f"array_to_string(list_transform(chat, lambda t: {c}), ' ') AS {k}" for k, c in sides.items())
+    for chunk in con.execute(f"SELECT src, id, {columns} FROM cand").to_arrow_reader(batch):
+        lengths = [[len(e.ids) for e in tokenizer.encode_batch(chunk.column(k).to_pylist())] for k in sides]
+        for src, record_id, *sizes in zip(chunk.column("src").to_pylist(), chunk.column("id").to_pylist(), *lengths):
+            if max(sizes) > spec.max_tokens:
+                over.append((src, record_id))
+    con.register("too_long", pa.table({"src": [o[0] for o in over], "id": [o[1] for o in over]}))
+    _remove(con, plans, "max_tokens", "(src, id) IN (SELECT (src, id) FROM too_long)")
+
+
+def redraw_instructions(con, spec: MixSpec) -> None:
+    """Replace the first user turn's question of the kinds in ``instructions`` by one drawn from the
+    pool (per row, seeded), in the row's language; the leading placeholders stay."""
+    for kind, pool in spec.instructions.items():
+        english = "[" + ", ".join(_literal(q[0]) for q in pool) + "]"
+        malay = "[" + ", ".join(_literal(q[1]) for q in pool) + "]"
+        pick = f"(md5_number(id || ':' || copy || ':instructions:{spec.seed}') % {len(pool)})::BIGINT + 1"
+        con.execute(f"""UPDATE rows SET chat = list_concat(
+            [struct_pack(role := chat[1].role,
+                         content := regexp_extract(chat[1].content, '^(\\s*<(image|audio)>\\s*)*')
+                                    || CASE language WHEN 'ms' THEN list_extract({malay}, {pick}) ELSE list_extract({english}, {pick}) END,
+                         content_ms := NULL::VARCHAR)],
+            chat[2:]) WHERE kind = {_literal(kind)} AND chat[1].role = 'user'""")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def near_dedupe(con, plans, near: dict, batch: int = 20000) -> None:
@@ -243,6 +293,8 @@ def _media_groups(con):
 
 def finish(con, spec: MixSpec, plans: list[SourcePlan], out_path) -> int:
     """Write the mixture's rows, in their reproducible order, to a Parquet file; the row count."""
+    if spec.instructions:
+        redraw_instructions(con, spec)
     source_ref = "CASE src " + " ".join(f"WHEN {i} THEN '{p.ref}'" for i, p in enumerate(plans)) + " END"
     mix_fields = (f"'\"split\":' || to_json(split) || ',\"language\":' || to_json(language) || ',\"mix_source\":' || "
                   f"to_json({source_ref}) || ',\"mix_copy\":' || copy || ',\"mix_index\":' || mix_index || '}}'")

@@ -34,6 +34,9 @@ class MixSpec:
     max_turns: int | None = None
     dedupe: list[str] = field(default_factory=list)
     near: dict | None = None  # {threshold, fields, num_perm}
+    max_tokens: int | None = None
+    tokenizer: str | None = None
+    instructions: dict = field(default_factory=dict)  # kind -> [[en, ms], ...]
     split: dict | None = None
     hash: str = ""
     path: str = ""
@@ -83,7 +86,11 @@ def load_spec(path: str | Path) -> MixSpec:
             raise InputError(f"{path}:{line}: sources.{i}: give one of take, weight, fraction, repeat (not {', '.join(modes)})")
         mode = modes[0] if modes else "fraction"
         sources.append(Source(raw["dataset"], raw.get("where"), mode, float(raw.get(mode, 1.0)), raw.get("language"), line))
-    return MixSpec(data["name"], sources, int(data.get("seed", 0)), data.get("size"), data.get("language", "en"),
-                   data.get("max_turns"), (data.get("dedupe") or {}).get("exact", []), (data.get("dedupe") or {}).get("near"),
-                   data.get("split"),
-                   hashlib.sha256(text.encode()).hexdigest()[:16], str(path), text)
+    if data.get("max_tokens") and not data.get("tokenizer"):
+        raise InputError(f"{path}:{_line(tree, ['max_tokens'])}: max_tokens needs a tokenizer (a tokenizer.json path)")
+    dedupe = data.get("dedupe") or {}
+    return MixSpec(name=data["name"], sources=sources, seed=int(data.get("seed", 0)), size=data.get("size"),
+                   language=data.get("language", "en"), max_turns=data.get("max_turns"), dedupe=dedupe.get("exact", []),
+                   near=dedupe.get("near"), max_tokens=data.get("max_tokens"), tokenizer=data.get("tokenizer"),
+                   instructions=data.get("instructions") or {}, split=data.get("split"),
+                   hash=hashlib.sha256(text.encode()).hexdigest()[:16], path=str(path), text=text)

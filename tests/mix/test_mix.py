@@ -186,3 +186,53 @@ def test_dry_run_and_command(sources, tmp_path):
     assert "d@1: 3 rows from 1 sources" in result.output and len((out / "data.jsonl").read_text().splitlines()) == 3
     again = CliRunner().invoke(app, ["--store", str(sources.root), "mix", "--spec", str(path), "--json"])
     assert json.loads(again.output)["version"] is None  # same spec, same sources: nothing new
+
+
+def test_max_tokens_with_a_tokenizer(sources, tmp_path):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    tokenizer = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.save(str(tmp_path / "tokenizer.json"))  # one token per word or punctuation mark
+    result = mix(spec(tmp_path, f"name: t\nmax_tokens: 40\ntokenizer: {tmp_path}\nsources:\n  - {{dataset: a}}\n"), sources)
+    # The two six-turn records run past 40 tokens on the Malay side (about 9 a turn); the rest fit.
+    assert result.plan[0]["removed"] == {"max_tokens": 2} and result.rows == 8
+    with pytest.raises(InputError, match="max_tokens needs a tokenizer"):
+        mix(spec(tmp_path, "name: t\nmax_tokens: 40\nsources:\n  - {dataset: a}\n"), sources)
+
+
+def test_instruction_pools_redraw_the_question_and_keep_placeholders(sources, tmp_path):
+    result = mix(spec(tmp_path, """
+name: i
+seed: 2
+language: both
+instructions:
+  multi-image:
+    - ["What is related between picture 1 and picture 2?", "Apakah yang berkaitan antara gambar 1 dan gambar 2?"]
+    - ["what is related for both pictures?", "apa kaitan 2 gambar ni?"]
+sources:
+  - {dataset: b}
+"""), sources)
+    questions = {(r["extra"]["language"], r["chat"][0]["content"]) for r in rows(sources, "i")}
+    assert result.rows == 12 and {q for _, q in questions} <= {
+        "<image>\n<image>\nWhat is related between picture 1 and picture 2?", "<image>\n<image>\nwhat is related for both pictures?",
+        "<image>\n<image>\nApakah yang berkaitan antara gambar 1 dan gambar 2?", "<image>\n<image>\napa kaitan 2 gambar ni?"}
+    assert all(("gambar" in q or "kaitan" in q) == (lang == "ms") for lang, q in questions)
+
+
+def test_mmtrain_export_has_splits_and_media_files(sources, tmp_path):
+    mix(spec(tmp_path, "name: e\nseed: 4\nsplit: {test: 0.5}\nlanguage: both\nsources:\n  - {dataset: b}\n"), sources)
+    from mmdata.exporters import export
+
+    result = export("e", "mmtrain", tmp_path / "out", sources)
+    lines = {split: [json.loads(x) for x in (tmp_path / "out" / f"{split}.jsonl").read_text().splitlines()]
+             for split in ("train", "test")}
+    assert result["splits"] == {k: len(v) for k, v in lines.items()} and sum(result["splits"].values()) == 12
+    import jsonschema
+
+    from mmdata.schemas.check import specs_dir
+    schema = json.loads((specs_dir() / "schemas" / "training-record.json").read_text())
+    for row in lines["train"] + lines["test"]:
+        jsonschema.validate(row, schema)
+        assert all((tmp_path / "out" / path).is_file() for path in row["images"])
+        assert row["messages"][0]["content"].count("<image>") == len(row["images"])
