@@ -212,6 +212,7 @@ def mix(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (rows per source and language); write nothing."),
     export_dir: Optional[Path] = typer.Option(None, "--export", help="Also export the mixture to this new folder."),
     export_format: str = typer.Option("mmtrain", "--format", help="Export format with --export: mmtrain|jsonl|hf|llava|sharegpt."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Write PNG charts of the report into this folder."),
     wait: Optional[float] = WaitOpt,
     as_json: bool = JsonOpt,
 ):
@@ -219,7 +220,7 @@ def mix(
     from mmdata.mix import mix as run
     from mmdata.render import console, print_json, table
 
-    result = run(spec, _store(), dry_run, wait)
+    result = run(spec, _store(), dry_run, wait, plot)
     exported = None
     if export_dir is not None and not dry_run:
         from mmdata import export
@@ -238,6 +239,8 @@ def mix(
             table(name.replace("_", " "), report[name])
         table("per record", [report["shape"]])
     console.print(result.message, markup=False)
+    for path in result.plots:
+        console.print(f"chart: {path}", markup=False)
     if exported:
         console.print(f"exported {exported['records']} records -> {exported['out']} ({export_format})", markup=False)
 

@@ -16,13 +16,15 @@ class MixResult:
     rows: int = 0
     plan: list = field(default_factory=list)  # per source: version, mode, available, planned, removed
     report: dict = field(default_factory=dict)
+    plots: list = field(default_factory=list)
     message: str = ""
 
 
-def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool = False, wait: float | None = None) -> MixResult:
+def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool = False, wait: float | None = None,
+        plot_dir: str | Path | None = None) -> MixResult:
     """Build the mixture ``spec_path`` describes; ``dry_run`` only plans it (rows per source, nothing written).
 
-    Sources named without a version are resolved now and recorded in the lineage with the spec's
+    ``plot_dir`` gets PNG charts of the report. Sources named without a version are resolved now and recorded in the lineage with the spec's
     content hash, so the mixture can be rebuilt exactly. The same spec on the same source versions
     gives the same record ids in the same order (``extra.mix_index``) on any machine.
 
@@ -70,7 +72,13 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
         for p in plans:
             languages = 2 if p.language == "both" else 1
             planned[str(p.ref)] = p.planned * languages
-        result.report = mixture_report(con, written.relation, planned)
+        result.report = mixture_report(con, written.relation, planned, spec.tokenizer)
+        if plot_dir is not None:
+            from mmdata.mix.plot import plot_report
+
+            lengths = [n for (n,) in con.execute(
+                f"SELECT sum(len(t.content)) FROM (SELECT id, unnest(chat) AS t FROM {written.relation}) GROUP BY id").fetchall()]
+            result.plots = [str(p) for p in plot_report(result.report, lengths, plot_dir)]
     result.message = (f"{spec.name}@{written.version}: {result.rows} rows from {len(plans)} sources"
                       + ("" if committed.version else " (unchanged: same spec, same sources)"))
     return result

@@ -181,8 +181,11 @@ def test_dry_run_and_command(sources, tmp_path):
         assert con.execute("SELECT count(*) FROM lake._versions WHERE dataset = 'd'").fetchone() == (0,)
     out = tmp_path / "export"
     result = CliRunner().invoke(app, ["--store", str(sources.root), "mix", "--spec", str(path), "--export", str(out),
-                                      "--format", "jsonl"])
+                                      "--format", "jsonl", "--plot", str(tmp_path / "charts")])
     assert result.exit_code == 0, result.output
+    from PIL import Image
+    for chart in ("lengths.png", "share_by_source.png", "share_by_language_kind.png"):
+        assert Image.open(tmp_path / "charts" / chart).size[0] > 300
     assert "d@1: 3 rows from 1 sources" in result.output and len((out / "data.jsonl").read_text().splitlines()) == 3
     again = CliRunner().invoke(app, ["--store", str(sources.root), "mix", "--spec", str(path), "--json"])
     assert json.loads(again.output)["version"] is None  # same spec, same sources: nothing new
@@ -197,6 +200,7 @@ def test_max_tokens_with_a_tokenizer(sources, tmp_path):
     result = mix(spec(tmp_path, f"name: t\nmax_tokens: 40\ntokenizer: {tmp_path}\nsources:\n  - {{dataset: a}}\n"), sources)
     # The two six-turn records run past 40 tokens on the Malay side (about 9 a turn); the rest fit.
     assert result.plan[0]["removed"] == {"max_tokens": 2} and result.rows == 8
+    assert result.report["shape"]["tokens_max"] <= 40
     with pytest.raises(InputError, match="max_tokens needs a tokenizer"):
         mix(spec(tmp_path, "name: t\nmax_tokens: 40\nsources:\n  - {dataset: a}\n"), sources)
 
