@@ -295,7 +295,12 @@ def finish(con, spec: MixSpec, plans: list[SourcePlan], out_path) -> int:
     """Write the mixture's rows, in their reproducible order, to a Parquet file; the row count."""
     if spec.instructions:
         redraw_instructions(con, spec)
-    source_ref = "CASE src " + " ".join(f"WHEN {i} THEN '{p.ref}'" for i, p in enumerate(plans)) + " END"
+    if spec.combine:
+        from mmdata.mix.combine import combine_rows
+
+        combine_rows(con, spec)
+    source_ref = ("CASE src " + " ".join(f"WHEN {i} THEN '{p.ref}'" for i, p in enumerate(plans))
+                  + " WHEN -1 THEN 'combine' END")
     mix_fields = (f"'\"split\":' || to_json(split) || ',\"language\":' || to_json(language) || ',\"mix_source\":' || "
                   f"to_json({source_ref}) || ',\"mix_copy\":' || copy || ',\"mix_index\":' || mix_index || '}}'")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE mixed AS

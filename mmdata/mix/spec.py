@@ -37,6 +37,7 @@ class MixSpec:
     max_tokens: int | None = None
     tokenizer: str | None = None
     instructions: dict = field(default_factory=dict)  # kind -> [[en, ms], ...]
+    combine: dict | None = None  # {rows, parts: [lo, hi]}
     split: dict | None = None
     hash: str = ""
     path: str = ""
@@ -92,5 +93,5 @@ def load_spec(path: str | Path) -> MixSpec:
     return MixSpec(name=data["name"], sources=sources, seed=int(data.get("seed", 0)), size=data.get("size"),
                    language=data.get("language", "en"), max_turns=data.get("max_turns"), dedupe=dedupe.get("exact", []),
                    near=dedupe.get("near"), max_tokens=data.get("max_tokens"), tokenizer=data.get("tokenizer"),
-                   instructions=data.get("instructions") or {}, split=data.get("split"),
+                   instructions=data.get("instructions") or {}, combine=data.get("combine"), split=data.get("split"),
                    hash=hashlib.sha256(text.encode()).hexdigest()[:16], path=str(path), text=text)

@@ -240,3 +240,29 @@ def test_mmtrain_export_has_splits_and_media_files(sources, tmp_path):
         jsonschema.validate(row, schema)
         assert all((tmp_path / "out" / path).is_file() for path in row["images"])
         assert row["messages"][0]["content"].count("<image>") == len(row["images"])
+
+
+def test_combine_joins_kinds_and_renumbers_media_mentions(sources, tmp_path):
+    from mmdata.mix.combine import join, renumber
+
+    assert renumber("What is related between picture 1 and picture 2?", 2, 0) == \
+        "What is related between picture 3 and picture 4?"
+    assert renumber("Apakah kaitan gambar 1 dengan audio 1?", 1, 1) == "Apakah kaitan gambar 2 dengan audio 2?"
+    joined = join([{"chat": [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "<image>\nPicture 1?"},
+                             {"role": "assistant", "content": "A cat."}], "images": ["i1"], "audios": []},
+                   {"chat": [{"role": "system", "content": "x"}, {"role": "user", "content": "<image>\nWhat is in picture 1?"},
+                             {"role": "assistant", "content": "A dog."}], "images": ["i2"], "audios": []}])
+    assert [t["role"] for t in joined["chat"]] == ["system", "user", "assistant", "user", "assistant"]
+    assert joined["chat"][3]["content"] == "<image>\nWhat is in picture 2?" and joined["images"] == ["i1", "i2"]
+    result = mix(spec(tmp_path, "name: cb\nseed: 3\nlanguage: both\ncombine: {rows: 5, parts: [2, 2]}\n"
+                                "sources:\n  - {dataset: a}\n  - {dataset: b}\n"), sources)
+    combined = [r for r in rows(sources, "cb") if r["kind"] == "combined"]
+    assert len(combined) == 5 and result.rows == 20 + 12 + 5
+    for r in combined:
+        text = " ".join(t["content"] for t in r["chat"])
+        assert text.count("<image>") == len(r["images"]) == 2 and text.count("<audio>") == len(r["audios"]) == 1
+        assert r["extra"]["mix_source"] == "combine"
+    from mmdata.validation import validate
+
+    report = validate("cb", sources)
+    assert report.ok, report.samples
