@@ -31,7 +31,7 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
     >>> result = mix("specs/mixes/stage2.yaml")
     >>> result.report["by_source"]
     """
-    from mmdata.mix.build import draw, finish, language_and_split, load_candidates, plan_sizes
+    from mmdata.mix.build import draw, finish, ids_unique, language_and_split, load_candidates, plan_sizes
     from mmdata.mix.report import mixture_report
     from mmdata.mix.spec import load_spec
     from mmdata.store.commit import commit_staged
@@ -55,13 +55,14 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
         journal = RunJournal(store.runs, "mix", arrow_schema("conversation"))
         out = journal.dir / "records.parquet"
         result.rows = finish(con, spec, plans, out)
+        unique = ids_unique(con, out)
         for row in result.plan:  # removals found while applying the language policy
             row["removed"] = next(p.removed for p in plans if str(p.ref) == row["source"])
     lineage = Lineage("mix", {"spec": str(spec_path), "spec_hash": spec.hash, "seed": spec.seed},
                       parents=[str(p.ref) for p in plans],
                       inputs=[{"path": str(spec_path), "sha256": spec.hash, "spec": spec.text}])
     committed = commit_staged(store, spec.name, "conversation", {"records": out, "media": None, "rejects": None}, lineage,
-                              journal.run_id, counts={"rows": result.rows}, replace=True, wait=wait)
+                              journal.run_id, counts={"rows": result.rows}, replace=True, wait=wait, unique_keys=unique)
     journal.remove()
     result.version = committed.version
     with store.reader() as con:

@@ -303,17 +303,21 @@ def finish(con, spec: MixSpec, plans: list[SourcePlan], out_path) -> int:
                   + " WHEN -1 THEN 'combine' END")
     mix_fields = (f"'\"split\":' || to_json(split) || ',\"language\":' || to_json(language) || ',\"mix_source\":' || "
                   f"to_json({source_ref}) || ',\"mix_copy\":' || copy || ',\"mix_index\":' || mix_index || '}}'")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE mixed AS
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW mixed AS
         SELECT * EXCLUDE (extra),
                CASE WHEN extra IS NULL OR extra = '{{}}' THEN '{{' || {mix_fields}
                     ELSE json_merge_patch(extra, '{{' || {mix_fields})::VARCHAR END AS extra
         FROM (SELECT *, row_number() OVER (ORDER BY md5(id || ':' || language || ':' || copy || ':{spec.seed}')) - 1 AS mix_index
               FROM rows)""")
     # A mixture row's id (and key) is a hash of its whole content, the mix fields included.
-    con.execute(f"""COPY (
+    (rows,) = con.execute(f"""COPY (
         SELECT h AS id, h AS key, kind, context, chat, images, audios, generation, source, extra FROM (
             SELECT substr(md5(to_json(struct_pack(kind, context, chat, images, audios, generation, source, extra))::VARCHAR), 1, 32) AS h, *
             FROM mixed) ORDER BY mix_index
-    ) TO '{out_path}' (FORMAT parquet)""")
-    (rows,) = con.execute("SELECT count(*) FROM mixed").fetchone()
+    ) TO '{out_path}' (FORMAT parquet)""").fetchone()
     return rows
+
+
+def ids_unique(con, path) -> bool:
+    (unique,) = con.execute(f"SELECT count(*) = count(DISTINCT id) FROM read_parquet('{path}')").fetchone()
+    return unique

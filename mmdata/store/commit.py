@@ -37,6 +37,7 @@ def commit_staged(
     replace: bool = False,
     wait: float | None = None,
     progress: ProgressCallback = silent,
+    unique_keys: bool = False,
 ) -> CommitResult:
     """Upsert ``staged["records"]`` (Parquet) into ``dataset`` by key, in one transaction.
 
@@ -45,10 +46,12 @@ def commit_staged(
     when something changed. ``staged["media"]`` rows join ``_media``; ``staged["rejects"]``
     join ``_rejects`` (even with no version; a reject already on record is not added twice, so
     committing the same journal again is harmless). ``counts`` go into the version's lineage.
+    ``unique_keys``: the caller guarantees no key repeats in the staged rows, so they are read in
+    place instead of being deduplicated into a temp table first (large mixtures).
     """
     result = CommitResult()
     with store.transaction(wait) as con:
-        _prepare(con, dataset, record_kind, staged.get("records"))
+        _prepare(con, dataset, record_kind, staged.get("records"), unique_keys)
         _upsert(con, dataset, result, replace)
         if result.changes:
             result.version = record_version(con, dataset, record_kind, lineage,
@@ -63,7 +66,7 @@ def commit_staged(
     return result
 
 
-def _prepare(con, dataset: str, record_kind: str, records: Path | None) -> None:
+def _prepare(con, dataset: str, record_kind: str, records: Path | None, unique_keys: bool = False) -> None:
     table = f'lake."{dataset}"'
     exists = con.execute("SELECT 1 FROM duckdb_tables() WHERE database_name = 'lake' AND table_name = ?", [dataset]).fetchone()
     if exists:
@@ -73,7 +76,9 @@ def _prepare(con, dataset: str, record_kind: str, records: Path | None) -> None:
     else:
         con.register("empty_rows", arrow_schema(record_kind).empty_table())
         con.execute(f"CREATE TABLE {table} AS SELECT * FROM empty_rows")
-    if records:
+    if records and unique_keys:
+        con.execute(f"CREATE TEMP VIEW staged AS SELECT * FROM read_parquet('{records}')")
+    elif records:
         # Later rows win over earlier rows with the same key.
         con.execute(f"""CREATE TEMP TABLE staged AS
                         SELECT * EXCLUDE (file_row_number) FROM read_parquet('{records}', file_row_number = true)
