@@ -82,7 +82,7 @@ def demo(store: Store | str | None = None) -> Iterator[DemoStep]:
     from mmdata.querying import query
     from mmdata.validation import validate
 
-    store = store if isinstance(store, Store) else Store(store)
+    store = Store.of(store)
     yield DemoStep("Store", f"mmdata --store {store.root} ...", f"Using the store at {store.root.resolve()}")
     yield _import_step(store, "audio_instructions.jsonl", "audio_chat", "the reference audio-instruction JSONL")
     yield _import_step(store, "relationships.jsonl", "relations", "the reference multi-image / multi-audio / image-audio JSONL")

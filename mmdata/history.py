@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from mmdata.errors import InputError
-from mmdata.store.lake import Store
+from mmdata.store.lake import Store, fetch_dicts
 from mmdata.store.tables import from_row
 from mmdata.store.versions import resolve, set_tag
-
-
-def _store(store) -> Store:
-    return store if isinstance(store, Store) else Store(store)
 
 
 def diff(a: str, b: str, store: Store | str | None = None, limit: int = 3) -> dict:
@@ -21,7 +17,7 @@ def diff(a: str, b: str, store: Store | str | None = None, limit: int = 3) -> di
     >>> diff("chats@1", "chats@2")["counts"]
     {'added': 10, 'removed': 0, 'changed': 2, 'unchanged': 118}
     """
-    store = _store(store)
+    store = Store.of(store)
     with store.reader() as con:
         old, new = resolve(con, a), resolve(con, b)
         if old.record_kind != new.record_kind:
@@ -41,9 +37,7 @@ def diff(a: str, b: str, store: Store | str | None = None, limit: int = 3) -> di
             return con.execute(f"SELECT {column} FROM pairs WHERE {condition} ORDER BY 1 LIMIT {int(limit)}").fetchall()
 
         def fetch(relation: str, wanted: list[str]) -> dict[str, dict]:
-            result = con.execute(f"SELECT * FROM {relation} WHERE id IN (SELECT unnest(?))", [wanted])
-            columns = [d[0] for d in result.description]
-            rows = (dict(zip(columns, values)) for values in result.fetchall())
+            rows = fetch_dicts(con, f"SELECT * FROM {relation} WHERE id IN (SELECT unnest(?))", [wanted])
             return {row["id"]: from_row(old.record_kind, row) for row in rows}
 
         added_ids = [r[0] for r in ids("old_key IS NULL", "new_id")]
@@ -63,7 +57,7 @@ def diff(a: str, b: str, store: Store | str | None = None, limit: int = 3) -> di
 
 def tag(ref: str, name: str, store: Store | str | None = None, wait: float | None = None) -> dict:
     """Point tag ``name`` at version ``ref`` (``name@N``); ``ref``'s dataset then answers to ``dataset@name``."""
-    store = _store(store)
+    store = Store.of(store)
     with store.transaction(wait) as con:
         version = resolve(con, ref)
         set_tag(con, version, name)

@@ -85,7 +85,7 @@ def import_(
     >>> result.version, result.imported, result.rejected
     (1, 120, 3)
     """
-    store = store if isinstance(store, Store) else Store(store)
+    store = Store.of(store)
     check_name(into)
     src = open_source(source, format, media_root)
     result = ImportResult(into, src.format, src.record_kind)

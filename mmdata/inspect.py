@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from mmdata.store.lake import Store
+from mmdata.store.lake import Store, fetch_dicts
 from mmdata.store.tables import from_row
 from mmdata.store.versions import VersionRef, list_versions, resolve, split_ref
 
 
-def _store(store) -> Store:
-    return store if isinstance(store, Store) else Store(store)
-
-
-def _rows(con, sql: str, params=None) -> list[dict]:
-    result = con.execute(sql, params or [])
-    columns = [d[0] for d in result.description]
-    return [dict(zip(columns, values)) for values in result.fetchall()]
-
-
 def ls(store: Store | str | None = None) -> list[dict]:
     """One row per dataset: newest version, record kind, record count, tags, last change."""
-    store = _store(store)
+    store = Store.of(store)
     if not store.exists:
         return []
     with store.reader() as con:
@@ -39,7 +29,7 @@ def ls(store: Store | str | None = None) -> list[dict]:
 
 def log(name: str, store: Store | str | None = None) -> list[dict]:
     """Every version of dataset ``name``, oldest first, with its lineage."""
-    store = _store(store)
+    store = Store.of(store)
     dataset, _ = split_ref(name)
     with store.reader() as con:
         resolve(con, dataset)  # raises NotFoundError for an unknown name
@@ -48,16 +38,16 @@ def log(name: str, store: Store | str | None = None) -> list[dict]:
 
 def show(ref: str, store: Store | str | None = None, limit: int = 3) -> dict:
     """One version: lineage, columns, record count, a few records, and its rejects by rule."""
-    store = _store(store)
+    store = Store.of(store)
     with store.reader() as con:
         version = resolve(con, ref)
         lineage = next(v for v in list_versions(con, version.dataset) if v["version"] == version.version)
-        columns = _rows(con, f"DESCRIBE SELECT * FROM {version.relation}")
+        columns = fetch_dicts(con, f"DESCRIBE SELECT * FROM {version.relation}")
         (records,) = con.execute(f"SELECT count(*) FROM {version.relation}").fetchone()
-        sample = [from_row(version.record_kind, row) for row in _rows(con, f"SELECT * FROM {version.relation} LIMIT {int(limit)}")]
-        rejects = _rows(con, "SELECT rule, count(*) AS n FROM lake._rejects WHERE dataset = ? AND version = ? GROUP BY rule ORDER BY n DESC",
+        sample = [from_row(version.record_kind, row) for row in fetch_dicts(con, f"SELECT * FROM {version.relation} LIMIT {int(limit)}")]
+        rejects = fetch_dicts(con, "SELECT rule, count(*) AS n FROM lake._rejects WHERE dataset = ? AND version = ? GROUP BY rule ORDER BY n DESC",
                         [version.dataset, version.version])
-        reject_samples = _rows(con, "SELECT file, line, field_path, rule, message FROM lake._rejects "
+        reject_samples = fetch_dicts(con, "SELECT file, line, field_path, rule, message FROM lake._rejects "
                                     "WHERE dataset = ? AND version = ? ORDER BY file, line LIMIT ?",
                                [version.dataset, version.version, int(limit)])
     return {
@@ -99,26 +89,26 @@ FROM {rel}
 
 def stats(ref: str, store: Store | str | None = None) -> dict:
     """Shape of a version: turns, lengths, media per record, Malay fill, kinds (or durations/sizes)."""
-    store = _store(store)
+    store = Store.of(store)
     with store.reader() as con:
         version: VersionRef = resolve(con, ref)
         rel = version.relation
         if version.record_kind == "conversation":
-            out = _rows(con, _CONVERSATION_STATS.format(rel=rel))[0]
-            out["kinds"] = {r["kind"]: r["n"] for r in _rows(con, f"SELECT kind, count(*) AS n FROM {rel} GROUP BY kind ORDER BY n DESC")}
+            out = fetch_dicts(con, _CONVERSATION_STATS.format(rel=rel))[0]
+            out["kinds"] = {r["kind"]: r["n"] for r in fetch_dicts(con, f"SELECT kind, count(*) AS n FROM {rel} GROUP BY kind ORDER BY n DESC")}
             lineage = next(v for v in list_versions(con, version.dataset) if v["version"] == version.version)
             if lineage["command"] == "mix":  # a mixture: its report, from its rows
                 from mmdata.mix.report import mixture_report
 
                 out["mixture"] = mixture_report(con, rel)
         elif version.record_kind == "transcript":
-            out = _rows(con, f"""SELECT count(*) AS records, round(sum("end" - start) / 3600, 3) AS hours,
+            out = fetch_dicts(con, f"""SELECT count(*) AS records, round(sum("end" - start) / 3600, 3) AS hours,
                                  count(text_ms) AS with_text_ms, count(text_en) AS with_text_en,
                                  round(avg(avg_logprob), 3) AS avg_logprob_mean,
                                  count(*) FILTER (WHERE repeated_ngram) AS repeated_ngram FROM {rel}""")[0]
         else:
             extra = ("round(sum(duration) / 3600, 3) AS hours, round(avg(duration), 2) AS duration_mean"
                      if version.record_kind == "audio" else "round(avg(width), 1) AS width_mean, round(avg(height), 1) AS height_mean")
-            out = _rows(con, _MEDIA_STATS.format(rel=rel, extra=extra))[0]
+            out = fetch_dicts(con, _MEDIA_STATS.format(rel=rel, extra=extra))[0]
     return {"version": str(version), "record_kind": version.record_kind,
             **{k: (float(v) if hasattr(v, "as_tuple") else v) for k, v in out.items()}}

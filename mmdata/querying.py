@@ -65,7 +65,7 @@ def query(sql: str, store: Store | str | None = None, out: str | Path | None = N
     >>> query('SELECT * FROM "chats@1"', out="chats-v1.parquet").rows
     2
     """
-    store = store if isinstance(store, Store) else Store(store)
+    store = Store.of(store)
     sql = _check_read_only(sql)
     if out is not None and Path(out).suffix.lower() not in OUT_FORMATS:
         raise InputError(f"--out {out}: use a .parquet, .csv or .jsonl file")

@@ -56,7 +56,7 @@ def validate(target: str | Path, store: Store | str | None = None, format: str |
     >>> report.ok, report.by_rule
     (False, {'placeholder-count': 3})
     """
-    store = store if isinstance(store, Store) else Store(store)
+    store = Store.of(store)
     path = Path(target)
     if path.exists():
         source = open_source(path, format, media_root)

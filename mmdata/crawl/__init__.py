@@ -64,7 +64,7 @@ def crawl(
     from mmdata.crawl.download import audio_record, download, failure_reason, normalise, ytdlp_options
     from mmdata.crawl.sources import duration_filter, expand, keep, read_inputs
 
-    store = store if isinstance(store, Store) else Store(store)
+    store = Store.of(store)
     check_name(into)
     shard_spec = parse_shard(shard)
     inputs = read_inputs(list(urls), Path(from_file) if from_file else None)

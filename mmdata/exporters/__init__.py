@@ -25,7 +25,7 @@ def export(ref: str, format: str, out: str | Path, store: Store | str | None = N
         raise InputError(f"unknown export format {format!r}; one of {', '.join(FORMATS)}")
     if language not in ("en", "ms"):
         raise InputError(f"--language must be en or ms, not {language!r}")
-    store = store if isinstance(store, Store) else Store(store)
+    store = Store.of(store)
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise InputError(f"{out} exists and is not empty; pick a new folder")

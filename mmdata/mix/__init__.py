@@ -38,7 +38,7 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
     from mmdata.store.journal import RunJournal
     from mmdata.store.tables import arrow_schema
 
-    store = store if isinstance(store, Store) else Store(store)
+    store = Store.of(store)
     spec = load_spec(spec_path)
     result = MixResult(spec.name)
     with store.reader() as con:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-
-def _rows(con, sql: str) -> list[dict]:
-    result = con.execute(sql)
-    columns = [d[0] for d in result.description]
-    return [dict(zip(columns, values)) for values in result.fetchall()]
+from mmdata.store.lake import fetch_dicts
 
 
 def mixture_report(con, relation: str, planned: dict | None = None, tokenizer: str | None = None) -> dict:
@@ -17,7 +13,7 @@ def mixture_report(con, relation: str, planned: dict | None = None, tokenizer: s
 
     def shares(column: str) -> list[dict]:
         return [{**row, "share": round(row["rows"] / total, 4) if total else 0.0}
-                for row in _rows(con, f"SELECT {column} AS value, count(*) AS rows FROM {relation} GROUP BY 1 ORDER BY 1")]
+                for row in fetch_dicts(con, f"SELECT {column} AS value, count(*) AS rows FROM {relation} GROUP BY 1 ORDER BY 1")]
 
     by_source = shares(field("mix_source"))
     if planned:
@@ -25,7 +21,7 @@ def mixture_report(con, relation: str, planned: dict | None = None, tokenizer: s
         for row in by_source:
             row["planned_rows"] = planned.get(row["value"], 0)
             row["planned_share"] = round(row["planned_rows"] / planned_total, 4)
-    shape = _rows(con, f"""WITH turns AS (SELECT unnest(chat) AS t FROM {relation})
+    shape = fetch_dicts(con, f"""WITH turns AS (SELECT unnest(chat) AS t FROM {relation})
         SELECT (SELECT round(avg(len(chat)), 2) FROM {relation}) AS turns_mean,
                (SELECT max(len(chat)) FROM {relation}) AS turns_max,
                (SELECT round(avg(len(images)), 3) FROM {relation}) AS images_mean,

@@ -50,6 +50,13 @@ _READERS: OrderedDict[tuple[str, str], duckdb.DuckDBPyConnection] = OrderedDict(
 _MAX_READERS = 8
 
 
+def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[dict]:
+    """The rows of ``sql`` as dicts keyed by column name."""
+    result = con.execute(sql, params or [])
+    columns = [d[0] for d in result.description]
+    return [dict(zip(columns, values)) for values in result.fetchall()]
+
+
 class Rollback(Exception):
     """Raise inside ``Store.transaction`` to undo it quietly (e.g. when nothing changed)."""
 
@@ -73,6 +80,11 @@ class Store:
         self.data_path = data_path or os.environ.get("MMDATA_DATA_PATH") or str(self.root / "data")
         self.media = MediaFolder(self.root / "media")
         self.runs = self.root / "runs"
+
+    @classmethod
+    def of(cls, store: "Store | str | os.PathLike | None") -> "Store":
+        """``store`` itself, or the Store at that path (``--store`` / ``$MMDATA_HOME`` / default when None)."""
+        return store if isinstance(store, Store) else cls(store)
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"

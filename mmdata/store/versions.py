@@ -15,6 +15,7 @@ import duckdb
 
 from mmdata import __version__
 from mmdata.errors import InputError, NotFoundError
+from mmdata.store.lake import fetch_dicts
 
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
 TAG_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-.]{0,63}$")
@@ -85,7 +86,8 @@ def list_versions(con: duckdb.DuckDBPyConnection, dataset: str | None = None) ->
     if not _has_versions_table(con):
         return []
     where = "WHERE v.dataset = ?" if dataset else ""
-    rows = con.execute(
+    rows = fetch_dicts(
+        con,
         f"""
         SELECT v.*, s.snapshot_id AS snapshot,
                (SELECT list(t.tag ORDER BY t.tag) FROM lake._tags t
@@ -99,15 +101,11 @@ def list_versions(con: duckdb.DuckDBPyConnection, dataset: str | None = None) ->
         """,
         [dataset] if dataset else [],
     )
-    columns = [d[0] for d in rows.description]
-    out = []
-    for values in rows.fetchall():
-        row = dict(zip(columns, values))
+    for row in rows:
         for name in ("arguments", "inputs", "counts"):
             row[name] = json.loads(row[name]) if row[name] else None
         row["tags"] = row["tags"] or []
-        out.append(row)
-    return out
+    return rows
 
 
 def resolve(con: duckdb.DuckDBPyConnection, text: str) -> VersionRef:

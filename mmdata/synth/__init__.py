@@ -80,7 +80,7 @@ def synthesize(
 
     if type not in TYPES:
         raise InputError(f"--type must be one of {', '.join(TYPES)}, not {type!r}")
-    store = store if isinstance(store, Store) else Store(store)
+    store = Store.of(store)
     check_name(into)
     shard_spec = parse_shard(shard)
     main_recipe = load_recipe(type, recipe)

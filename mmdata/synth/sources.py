@@ -6,7 +6,7 @@ import hashlib
 import random
 
 from mmdata.errors import InputError
-from mmdata.store.lake import Store
+from mmdata.store.lake import Store, fetch_dicts
 from mmdata.store.tables import from_row
 from mmdata.store.versions import resolve
 from mmdata.synth.kinds import Item
@@ -15,24 +15,18 @@ from mmdata.transcribe.quality import DEFAULT_FILTER
 RELATIONSHIP_MEDIA = {"multi-image": ("image",), "multi-audio": ("audio",), "image-audio": ("image", "audio")}
 
 
-def _rows(con, sql: str) -> list[dict]:
-    result = con.execute(sql)
-    columns = [d[0] for d in result.description]
-    return [dict(zip(columns, values)) for values in result.fetchall()]
-
-
 def _contexts(con, ref) -> list[dict]:
     """Things to talk about, each with an id, a media id, the media kind and a text context."""
     if ref.record_kind == "transcript":
         out = []
         for language in ("ms", "en"):  # a chunk may give a Malay and an English context, as in the reference
-            for row in _rows(con, f"SELECT id, media_id, text_{language} AS context FROM {ref.relation} "
+            for row in fetch_dicts(con, f"SELECT id, media_id, text_{language} AS context FROM {ref.relation} "
                                   f"WHERE {DEFAULT_FILTER.sql(language)} ORDER BY id"):
                 out.append({**row, "media": "audio", "language": language})
         return out
     if ref.record_kind in ("image", "audio"):
         out = []
-        for row in _rows(con, f"SELECT * FROM {ref.relation} ORDER BY id"):
+        for row in fetch_dicts(con, f"SELECT * FROM {ref.relation} ORDER BY id"):
             record = from_row(ref.record_kind, row)
             text = " ".join(str(record[k]) for k in ("title", "caption", "description") if record.get(k))
             if text:
@@ -56,7 +50,7 @@ def load_items(store: Store, kind: str, refs: list[str], items_per_record: int, 
                 if ref.record_kind != "conversation":
                     raise InputError(f"--type translate reads conversations; {ref} holds {ref.record_kind} records")
                 conversations += [{**from_row("conversation", row), "id": row["id"]}
-                                  for row in _rows(con, f"SELECT * FROM {ref.relation} ORDER BY id")]
+                                  for row in fetch_dicts(con, f"SELECT * FROM {ref.relation} ORDER BY id")]
             else:
                 for context in _contexts(con, ref):
                     pools[context["media"]].append(context)

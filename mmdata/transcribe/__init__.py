@@ -74,7 +74,7 @@ def transcribe(
     from mmdata.transcribe.segment import fixed_chunks, vad_chunks
     from mmdata.transcribe.whisper import detect_languages, load_model, transcribe_chunks
 
-    store = store if isinstance(store, Store) else Store(store)
+    store = Store.of(store)
     check_name(into)
     if chunking not in ("vad", "fixed"):
         raise InputError(f"--chunking must be vad or fixed, not {chunking!r}")
