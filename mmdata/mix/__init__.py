@@ -20,6 +20,16 @@ class MixResult:
     message: str = ""
 
 
+def _output_file(store: Store, name: str, journal) -> tuple[Path, bool]:
+    """Where ``finish`` writes: straight into the store's data path when it is local, so the commit
+    adopts the file instead of copying a million rows; else the run's journal folder."""
+    if "://" in store.data_path:
+        return journal.dir / "records.parquet", False
+    folder = Path(store.data_path) / "main" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"mix-{journal.run_id}.parquet", True
+
+
 def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool = False, wait: float | None = None,
         plot_dir: str | Path | None = None) -> MixResult:
     """Build the mixture ``spec_path`` describes; ``dry_run`` only plans it (rows per source, nothing written).
@@ -53,7 +63,7 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
         draw(con, spec, plans)
         language_and_split(con, spec, plans)
         journal = RunJournal(store.runs, "mix", arrow_schema("conversation"))
-        out = journal.dir / "records.parquet"
+        out, adopt = _output_file(store, spec.name, journal)
         result.rows = finish(con, spec, plans, out)
         unique = ids_unique(con, out)
         for row in result.plan:  # removals found while applying the language policy
@@ -61,8 +71,14 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
     lineage = Lineage("mix", {"spec": str(spec_path), "spec_hash": spec.hash, "seed": spec.seed},
                       parents=[str(p.ref) for p in plans],
                       inputs=[{"path": str(spec_path), "sha256": spec.hash, "spec": spec.text}])
-    committed = commit_staged(store, spec.name, "conversation", {"records": out, "media": None, "rejects": None}, lineage,
-                              journal.run_id, counts={"rows": result.rows}, replace=True, wait=wait, unique_keys=unique)
+    committed = None
+    try:
+        committed = commit_staged(store, spec.name, "conversation", {"records": out, "media": None, "rejects": None},
+                                  lineage, journal.run_id, counts={"rows": result.rows}, replace=True, wait=wait,
+                                  unique_keys=unique, adopt=adopt and unique)
+    finally:
+        if adopt and not (committed and committed.version):
+            out.unlink(missing_ok=True)  # not adopted: nothing in the catalog points at it
     journal.remove()
     result.version = committed.version
     with store.reader() as con:

@@ -1,5 +1,8 @@
 """The mixture, built in DuckDB: select, filter, dedupe, sample, apply the language policy, split, order.
 
+The steps work on small key tables (``cand`` -> ``picked`` -> ``rows``: source, id, copy, language,
+split and the few columns the choices need); the full records are read once more only at the end,
+when ``finish`` joins them back and writes the mixture (nested chats are the bulk of the bytes).
 Every random choice is a hash of (record id, seed, ...) rather than a random generator's state,
 so the same spec on the same source versions gives the same rows in the same order anywhere.
 """
@@ -31,7 +34,8 @@ class SourcePlan:
 
 def _fraction(expr: str) -> str:
     """A stable pseudo-random number in [0, 1) from a SQL string expression."""
-    return f"((md5_number({expr}) % 1000000)::DOUBLE / 1000000)"
+    # md5_number_lower: a 64-bit hash; modulo on the 128-bit md5_number is ten times slower.
+    return f"((md5_number_lower({expr}) % 1000000)::DOUBLE / 1000000)"
 
 
 def _texts(field: str) -> str:
@@ -61,16 +65,20 @@ def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec) -> list[Sourc
     for plan, (loaded,) in zip(plans, con.execute(
             " UNION ALL ".join(f"SELECT count(*) FROM {p.ref.relation}" for p in plans)).fetchall()):
         plan.loaded = loaded
+    con.execute(f"CREATE OR REPLACE TEMP VIEW src_rows AS {' UNION ALL '.join(selects)}")
     dedupe = ""
     if spec.dedupe:
         text = " || ' ' || ".join(_texts(f) for f in spec.dedupe)
         # hash() only groups rows within this run; which duplicate stays is decided by (src, id).
         dedupe = f", hash(lower(regexp_replace(trim({text}), '\\s+', ' ', 'g'))) AS norm"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE cand AS SELECT *{dedupe} FROM ({' UNION ALL '.join(selects)})")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE cand AS
+                    SELECT src, id, kind, images, audios, coalesce(source[1], id) AS first_source, len(chat) AS turns,
+                           {_HAS_MALAY} AS has_malay{dedupe}
+                    FROM src_rows""")
     for i, matched in con.execute("SELECT src, count(*) FROM cand GROUP BY src").fetchall():
         plans[i].matched = matched
     if spec.max_turns:
-        _remove(con, plans, "max_turns", f"len(chat) > {int(spec.max_turns)}")
+        _remove(con, plans, "max_turns", f"turns > {int(spec.max_turns)}")
     if spec.max_tokens:
         _too_long(con, plans, spec)
     if spec.dedupe:
@@ -83,6 +91,8 @@ def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec) -> list[Sourc
 
 
 _WORDS = re.compile(r"\w+")
+_HAS_MALAY = "len(list_filter(chat, lambda t: t.content_ms IS NULL)) = 0"
+_CANDIDATE_ROWS = "src_rows s SEMI JOIN cand c ON s.src = c.src AND s.id = c.id"
 
 
 def load_tokenizer(path: str):
@@ -105,7 +115,7 @@ def _too_long(con, plans, spec: MixSpec, batch: int = 20000) -> None:
     over: list[tuple[int, str]] = []
     sides = {"en": "t.content", "ms": "coalesce(t.content_ms, '')"}
     columns = ", ".join(f"array_to_string(list_transform(chat, lambda t: {c}), ' ') AS {k}" for k, c in sides.items())
-    for chunk in con.execute(f"SELECT src, id, {columns} FROM cand").to_arrow_reader(batch):
+    for chunk in con.execute(f"SELECT src, id, {columns} FROM {_CANDIDATE_ROWS}").to_arrow_reader(batch):
         lengths = [[len(e.ids) for e in tokenizer.encode_batch(chunk.column(k).to_pylist())] for k in sides]
         for src, record_id, *sizes in zip(chunk.column("src").to_pylist(), chunk.column("id").to_pylist(), *lengths):
             if max(sizes) > spec.max_tokens:
@@ -114,19 +124,23 @@ def _too_long(con, plans, spec: MixSpec, batch: int = 20000) -> None:
     _remove(con, plans, "max_tokens", "(src, id) IN (SELECT (src, id) FROM too_long)")
 
 
-def redraw_instructions(con, spec: MixSpec) -> None:
-    """Replace the first user turn's question of the kinds in ``instructions`` by one drawn from the
-    pool (per row, seeded), in the row's language; the leading placeholders stay."""
+def _redrawn_chat(spec: MixSpec) -> str:
+    """SQL for ``chat`` with the first user turn's question of the kinds in ``instructions`` replaced by
+    one drawn from the pool (per row, seeded), in the row's language; the leading placeholders stay."""
+    if not spec.instructions:
+        return "chat"
+    cases = []
     for kind, pool in spec.instructions.items():
         english = "[" + ", ".join(_literal(q[0]) for q in pool) + "]"
         malay = "[" + ", ".join(_literal(q[1]) for q in pool) + "]"
-        pick = f"(md5_number(id || ':' || copy || ':instructions:{spec.seed}') % {len(pool)})::BIGINT + 1"
-        con.execute(f"""UPDATE rows SET chat = list_concat(
+        pick = f"(md5_number_lower(id || ':' || copy || ':instructions:{spec.seed}') % {len(pool)})::BIGINT + 1"
+        cases.append(f"""WHEN kind = {_literal(kind)} AND chat[1].role = 'user' THEN list_concat(
             [struct_pack(role := chat[1].role,
                          content := regexp_extract(chat[1].content, '^(\\s*<(image|audio)>\\s*)*')
                                     || CASE language WHEN 'ms' THEN list_extract({malay}, {pick}) ELSE list_extract({english}, {pick}) END,
                          content_ms := NULL::VARCHAR)],
-            chat[2:]) WHERE kind = {_literal(kind)} AND chat[1].role = 'user'""")
+            chat[2:])""")
+    return f"CASE {' '.join(cases)} ELSE chat END"
 
 
 def _literal(text: str) -> str:
@@ -146,7 +160,7 @@ def near_dedupe(con, plans, near: dict, batch: int = 20000) -> None:
     text = " || ' ' || ".join(_texts(f) for f in near.get("fields", ["chat"]))
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     dropped: list[tuple[int, str]] = []
-    reader = con.execute(f"SELECT src, id, lower({text}) AS t FROM cand ORDER BY src, id").to_arrow_reader(batch)
+    reader = con.execute(f"SELECT src, id, lower({text}) AS t FROM {_CANDIDATE_ROWS} ORDER BY src, id").to_arrow_reader(batch)
     for chunk in reader:
         sources, ids, texts = chunk.column("src").to_pylist(), chunk.column("id").to_pylist(), chunk.column("t").to_pylist()
         shingles = []
@@ -212,31 +226,29 @@ def draw(con, spec: MixSpec, plans: list[SourcePlan]) -> None:
     parts = []
     for i, plan in enumerate(plans):
         copies = max(1, math.ceil(plan.planned / plan.available)) if plan.available else 1
+        # A window rank, not ORDER BY ... LIMIT: DuckDB's top-N heap is slow when N is most of the rows.
         parts.append(f"""(SELECT c.*, r.copy FROM cand c CROSS JOIN (SELECT range AS copy FROM range({copies})) r
                           WHERE c.src = {i}
-                          ORDER BY r.copy, md5(c.id || ':' || r.copy || ':{spec.seed}:{i}') LIMIT {plan.planned})""")
+                          QUALIFY row_number() OVER (ORDER BY r.copy, md5_number_lower(c.id || ':' || r.copy || ':{spec.seed}:{i}'), c.id)
+                                  <= {plan.planned})""")
     con.execute("CREATE OR REPLACE TEMP TABLE picked AS " + " UNION ALL ".join(parts))
 
 
 def _language_rows(spec: MixSpec, plans: list[SourcePlan]) -> str:
-    """SQL for ``rows``: each picked record as one row per chosen language (content in that language)."""
-    english = "list_transform(chat, lambda t: {'role': t.role, 'content': t.content, 'content_ms': NULL::VARCHAR})"
-    malay = "list_transform(chat, lambda t: {'role': t.role, 'content': t.content_ms, 'content_ms': NULL::VARCHAR})"
-    has_malay = "len(list_filter(chat, lambda t: t.content_ms IS NULL)) = 0"
+    """SQL for ``rows``: each picked record as one row per chosen language."""
     selects = []
     for i, plan in enumerate(plans):
         policy = plan.language
         languages = ["en", "ms"] if policy == "both" else [policy] if isinstance(policy, str) else None
         if languages:
             for lang in languages:
-                selects.append(f"SELECT * EXCLUDE (chat), {malay if lang == 'ms' else english} AS chat, '{lang}' AS language, "
-                               f"'train' AS split FROM picked WHERE src = {i}" + (f" AND {has_malay}" if lang == "ms" else ""))
+                selects.append(f"SELECT *, '{lang}' AS language, 'train' AS split FROM picked WHERE src = {i}"
+                               + (" AND has_malay" if lang == "ms" else ""))
         else:
             share = policy["mix"].get("ms", 0) / max(sum(policy["mix"].values()), 1e-9)
             pick = _fraction(f"id || ':' || copy || ':lang:{spec.seed}'")
-            chosen = f"({pick} < {share} AND {has_malay})"
-            selects.append(f"SELECT * EXCLUDE (chat), CASE WHEN {chosen} THEN {malay} ELSE {english} END AS chat, "
-                           f"CASE WHEN {chosen} THEN 'ms' ELSE 'en' END AS language, 'train' AS split FROM picked WHERE src = {i}")
+            selects.append(f"SELECT *, CASE WHEN {pick} < {share} AND has_malay THEN 'ms' ELSE 'en' END AS language, "
+                           f"'train' AS split FROM picked WHERE src = {i}")
     return " UNION ALL ".join(selects)
 
 
@@ -249,8 +261,7 @@ def language_and_split(con, spec: MixSpec, plans: list[SourcePlan]) -> None:
     for i, plan in enumerate(plans):
         languages = plan.language if isinstance(plan.language, str) else "mix"
         if languages in ("ms", "both"):
-            (missing,) = con.execute(f"SELECT count(*) FROM picked WHERE src = {i} AND "
-                                     "len(list_filter(chat, lambda t: t.content_ms IS NULL)) > 0").fetchone()
+            (missing,) = con.execute(f"SELECT count(*) FROM picked WHERE src = {i} AND NOT has_malay").fetchone()
             if missing:
                 plan.removed["no_malay"] = missing
     if not split:
@@ -261,7 +272,7 @@ def language_and_split(con, spec: MixSpec, plans: list[SourcePlan]) -> None:
         key = "g.grp"
         join = "JOIN media_groups g ON g.row_id = r.row_id"
     else:
-        key, join = ("coalesce(r.source[1], r.id)" if by == "source" else "r.id"), ""
+        key, join = ("r.first_source" if by == "source" else "r.id"), ""
     draw_test = _fraction(f"{key} || ':split:{spec.seed}'")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE rows AS
                     SELECT r.* EXCLUDE (split), CASE WHEN {draw_test} < {float(split['test'])}
@@ -292,32 +303,57 @@ def _media_groups(con):
 
 
 def finish(con, spec: MixSpec, plans: list[SourcePlan], out_path) -> int:
-    """Write the mixture's rows, in their reproducible order, to a Parquet file; the row count."""
-    if spec.instructions:
-        redraw_instructions(con, spec)
+    """Write the mixture's rows, in their reproducible order, to a Parquet file; the row count.
+
+    A row's ``key`` is a hash of where it came from (source entry and dataset, source record id, language,
+    copy), so it stays put when a spec is edited; its ``id`` adds how it was made (the spec's
+    hash, its split and place), so any change to the spec or the sources gives new ids. Both
+    are hashes of content hashes: the same on any machine, and cheap (no re-serialised rows).
+    """
+    full = _full_rows(spec, ["src", "id", "copy", "language", "split"])
+    combined = 0
     if spec.combine:
         from mmdata.mix.combine import combine_rows
 
-        combine_rows(con, spec)
+        combined = combine_rows(con, spec, full)
+        if combined:
+            con.execute("INSERT INTO rows BY NAME SELECT src, id, copy, language, split FROM combined_rows")
+    # The order is drawn on the narrow key table; the wide rows are sorted only once, by the writer.
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE rows AS SELECT *, row_number() OVER (
+                        ORDER BY md5_number_lower(id || ':' || language || ':' || copy || ':{spec.seed}'), src, id, copy, language
+                    ) - 1 AS mix_index FROM rows""")
+    full = _full_rows(spec, ["src", "id", "copy", "language", "split", "mix_index"])
+    every = f"({full})"
+    if combined:
+        every = f"""(SELECT * FROM ({full}) UNION ALL BY NAME
+                     SELECT c.*, r.mix_index FROM rows r JOIN combined_rows c ON r.src = -1 AND c.id = r.id)"""
+    names = "CASE src " + " ".join(f"WHEN {i} THEN {_literal(p.ref.dataset)}" for i, p in enumerate(plans)) + " END"
+    origin = f"CASE WHEN src = -1 THEN 'combine:' || id ELSE src || ':' || {names} || ':' || id || ':' || language || ':' || copy END"
     source_ref = ("CASE src " + " ".join(f"WHEN {i} THEN '{p.ref}'" for i, p in enumerate(plans))
                   + " WHEN -1 THEN 'combine' END")
     mix_fields = (f"'\"split\":' || to_json(split) || ',\"language\":' || to_json(language) || ',\"mix_source\":' || "
                   f"to_json({source_ref}) || ',\"mix_copy\":' || copy || ',\"mix_index\":' || mix_index || '}}'")
-    con.execute(f"""CREATE OR REPLACE TEMP VIEW mixed AS
-        SELECT * EXCLUDE (extra),
+    (rows,) = con.execute(f"""COPY (
+        SELECT substr(md5(k || ':{spec.hash}:' || split || ':' || mix_index), 1, 32) AS id, k AS key,
+               kind, context, chat, images, audios, generation, source,
                CASE WHEN extra IS NULL OR extra = '{{}}' THEN '{{' || {mix_fields}
                     ELSE json_merge_patch(extra, '{{' || {mix_fields})::VARCHAR END AS extra
-        FROM (SELECT *, row_number() OVER (ORDER BY md5(id || ':' || language || ':' || copy || ':{spec.seed}')) - 1 AS mix_index
-              FROM rows)""")
-    # A mixture row's id (and key) is a hash of its whole content, the mix fields included.
-    (rows,) = con.execute(f"""COPY (
-        SELECT h AS id, h AS key, kind, context, chat, images, audios, generation, source, extra FROM (
-            SELECT substr(md5(to_json(struct_pack(kind, context, chat, images, audios, generation, source, extra))::VARCHAR), 1, 32) AS h, *
-            FROM mixed) ORDER BY mix_index
+        FROM (SELECT *, substr(md5({origin}), 1, 32) AS k FROM {every})
+        ORDER BY mix_index
     ) TO '{out_path}' (FORMAT parquet)""").fetchone()
     return rows
 
 
+def _full_rows(spec: MixSpec, keep: list[str]) -> str:
+    """SQL joining the key table ``rows`` (its ``keep`` columns) to the source records, in each row's language."""
+    english = "list_transform(s.chat, lambda t: {'role': t.role, 'content': t.content, 'content_ms': NULL::VARCHAR})"
+    malay = "list_transform(s.chat, lambda t: {'role': t.role, 'content': t.content_ms, 'content_ms': NULL::VARCHAR})"
+    return f"""SELECT * EXCLUDE (chat), {_redrawn_chat(spec)} AS chat FROM (
+            SELECT r.*, s.kind, s.context, CASE r.language WHEN 'ms' THEN {malay} ELSE {english} END AS chat,
+                   s.images, s.audios, s.generation, s.source, s.extra
+            FROM (SELECT {', '.join(keep)} FROM rows) r JOIN src_rows s ON s.src = r.src AND s.id = r.id)"""
+
+
 def ids_unique(con, path) -> bool:
-    (unique,) = con.execute(f"SELECT count(*) = count(DISTINCT id) FROM read_parquet('{path}')").fetchone()
+    (unique,) = con.execute(f"SELECT count(*) = count(DISTINCT key) FROM read_parquet('{path}')").fetchone()
     return unique

@@ -37,13 +37,14 @@ def join(parts: list[dict]) -> dict:
     return {"chat": chat, "images": images, "audios": audios}
 
 
-def combine_rows(con, spec) -> int:
-    """Append ``spec.combine["rows"]`` combined rows to the temp table ``rows``; how many were made."""
+def combine_rows(con, spec, full_rows: str) -> int:
+    """Register ``spec.combine["rows"]`` rows joined from the mixture's rows (the query ``full_rows``) as
+    ``combined_rows``; how many were made."""
     wanted = int(spec.combine["rows"])
     low, high = spec.combine.get("parts", [2, 4])
     rng = random.Random(f"combine:{spec.seed}")
     groups: dict[tuple, dict[str, list]] = {}
-    result = con.execute(f"""SELECT id, copy, kind, language, split, to_json(chat)::VARCHAR AS chat, images, audios FROM rows
+    result = con.execute(f"""SELECT id, copy, kind, language, split, to_json(chat)::VARCHAR AS chat, images, audios FROM ({full_rows})
                              ORDER BY md5(id || ':' || copy || ':' || language || ':combine:{spec.seed}')""")
     for record_id, copy, kind, language, split, chat, images, audios in result.fetchall():
         groups.setdefault((language, split), {}).setdefault(kind, []).append(
@@ -69,5 +70,4 @@ def combine_rows(con, spec) -> int:
         for row in made:
             row["chat"] = [{"role": t["role"], "content": t["content"], "content_ms": None} for t in row["chat"]]
         con.register("combined_rows", pa.Table.from_pylist(made, schema=schema))
-        con.execute("INSERT INTO rows BY NAME SELECT * FROM combined_rows")
     return len(made)

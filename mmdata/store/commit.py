@@ -38,6 +38,7 @@ def commit_staged(
     wait: float | None = None,
     progress: ProgressCallback = silent,
     unique_keys: bool = False,
+    adopt: bool = False,
 ) -> CommitResult:
     """Upsert ``staged["records"]`` (Parquet) into ``dataset`` by key, in one transaction.
 
@@ -48,11 +49,14 @@ def commit_staged(
     committing the same journal again is harmless). ``counts`` go into the version's lineage.
     ``unique_keys``: the caller guarantees no key repeats in the staged rows, so they are read in
     place instead of being deduplicated into a temp table first (large mixtures).
+    ``adopt`` (with ``replace`` and ``unique_keys``): the staged file already lies in the store's data
+    path with the table's columns, so it becomes the dataset's only data file as it is, with no
+    copy; the caller deletes it when no version was made.
     """
     result = CommitResult()
     with store.transaction(wait) as con:
         _prepare(con, dataset, record_kind, staged.get("records"), unique_keys)
-        _upsert(con, dataset, result, replace)
+        _upsert(con, dataset, result, replace, adopt=staged["records"] if adopt and replace and unique_keys else None)
         if result.changes:
             result.version = record_version(con, dataset, record_kind, lineage,
                                             {**(counts or {}), **{k: v for k, v in asdict(result).items() if k != "version"}})
@@ -87,7 +91,7 @@ def _prepare(con, dataset: str, record_kind: str, records: Path | None, unique_k
         con.execute(f"CREATE TEMP TABLE staged AS SELECT * FROM {table} LIMIT 0")
 
 
-def _upsert(con, dataset: str, result: CommitResult, replace: bool) -> None:
+def _upsert(con, dataset: str, result: CommitResult, replace: bool, adopt: Path | None = None) -> None:
     table = f'lake."{dataset}"'
     (result.staged,) = con.execute("SELECT count(*) FROM staged").fetchone()
     result.unchanged, result.changed, result.added = con.execute(
@@ -96,6 +100,12 @@ def _upsert(con, dataset: str, result: CommitResult, replace: bool) -> None:
                    count(*) FILTER (WHERE t.key IS NULL)
             FROM staged s LEFT JOIN (SELECT key, id FROM {table}) t ON s.key = t.key"""
     ).fetchone()
+    if adopt is not None:
+        (result.removed,) = con.execute(f"SELECT count(*) FROM {table} WHERE key NOT IN (SELECT key FROM staged)").fetchone()
+        if result.changes:
+            con.execute(f"DELETE FROM {table}")
+            con.execute("CALL ducklake_add_data_files('lake', ?, ?)", [dataset, str(adopt)])
+        return
     con.execute(f"DELETE FROM {table} WHERE key IN (SELECT key FROM staged) AND id NOT IN (SELECT id FROM staged)")
     if replace:
         (result.removed,) = con.execute(f"SELECT count(*) FROM {table} WHERE key NOT IN (SELECT key FROM staged)").fetchone()

@@ -266,3 +266,15 @@ def test_combine_joins_kinds_and_renumbers_media_mentions(sources, tmp_path):
 
     report = validate("cb", sources)
     assert report.ok, report.samples
+
+
+def test_rerun_adopts_no_second_file_and_same_dataset_twice_keeps_both_rows(sources, tmp_path):
+    path = spec(tmp_path, "name: r\nseed: 1\nsources:\n  - {dataset: c, take: 4}\n  - {dataset: c, where: \"kind = 'text'\", take: 4}\n")
+    first = mix(path, sources)
+    assert first.version == 1 and first.rows == 8  # the same record picked by two entries is two rows (distinct keys)
+    files = sorted((sources.root / "data" / "main" / "r").glob("*.parquet"))
+    assert len(files) == 1 and files[0].name.startswith("mix-")  # written once, in place, and adopted
+    again = mix(path, sources)
+    assert again.version is None and "unchanged" in again.message
+    assert sorted((sources.root / "data" / "main" / "r").glob("*.parquet")) == files  # the unused file was removed
+    assert len(rows(sources, "r")) == 8
