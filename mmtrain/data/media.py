@@ -1,0 +1,61 @@
+"""Loading media for the encoders: images through the SigLIP processor, audio as 16 kHz mono windows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mmtrain.errors import ConfigError, DataError
+from mmtrain.tokens import SAMPLE_RATE, MediaLayout, window_samples
+
+
+def load_image(path: str, image_processor):
+    """One image as the processor's ``(3, H, W)`` float tensor (RGB whatever the file's mode)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            rgb = img.convert("RGB")
+    except Exception as exc:  # PIL raises several unrelated types for unreadable files
+        raise DataError(f"{path}: cannot read image ({exc})") from exc
+    return image_processor(images=rgb, return_tensors="pt")["pixel_values"][0]
+
+
+def load_audio(path: str) -> np.ndarray:
+    """Any audio file PyAV can decode, as float32 mono samples at 16 kHz."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise DataError(f"{path}: no audio stream")
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+            chunks = []
+            for frame in container.decode(audio=0):
+                chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
+            chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]  # flush the resampler's tail
+    except DataError:
+        raise
+    except Exception as exc:  # av.error.* and OSError
+        raise DataError(f"{path}: cannot decode audio ({exc})") from exc
+    samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
+    if samples.size == 0:
+        raise DataError(f"{path}: the audio holds no samples")
+    return samples
+
+
+def audio_features(samples: np.ndarray, feature_extractor, layout: MediaLayout):
+    """Log-mel features of a clip split into encoder windows, and the valid samples of each window.
+
+    Returns ``(features (n_win, n_mels, 2 * max_source_positions), window_samples list)``; each
+    window is padded on its own, as Whisper was trained, and nothing is cut.
+    """
+    size = window_samples(layout.max_source_positions)
+    windows = layout.windows(len(samples))
+    starts = np.cumsum([0] + windows[:-1])
+    chunks = [samples[s:s + n] for s, n in zip(starts, windows)]
+    feats = feature_extractor(chunks, sampling_rate=SAMPLE_RATE, max_length=size, padding="max_length",
+                              truncation=True, return_tensors="pt")["input_features"]
+    if feats.shape[-1] != 2 * layout.max_source_positions:
+        raise ConfigError(f"the feature extractor gives {feats.shape[-1]} mel frames per window, the audio encoder "
+                          f"expects {2 * layout.max_source_positions}; check its hop_length")
+    return feats, windows
