@@ -1,6 +1,6 @@
 # Two entry points for a fresh machine (see README):
 #   make demo   creates .venv, installs mmdata, and runs `mmdata demo`
-#   make test   creates .venv-test with the test extras and runs the whole suite
+#   make test   creates .venv-test with the test extras (DeepSpeed without prebuilt ops) and runs the whole suite
 PYTHON ?= python3
 VENV ?= .venv
 TEST_VENV ?= .venv-test
@@ -10,12 +10,12 @@ PIP_FLAGS = --disable-pip-version-check -q -c constraints.txt
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install $(PIP_FLAGS) -e '.[crawl,synth]'
+	$(VENV)/bin/pip install $(PIP_FLAGS) -e '.[crawl,synth,mix,train]'
 	touch $@
 
 $(TEST_VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(TEST_VENV)
-	$(TEST_VENV)/bin/pip install $(PIP_FLAGS) -e '.[all,test]'
+	DS_BUILD_OPS=0 $(TEST_VENV)/bin/pip install $(PIP_FLAGS) -e '.[all,test,deepspeed]'
 	touch $@
 
 demo: $(VENV)/.installed

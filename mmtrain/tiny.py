@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mmtrain.errors import ConfigError
+
 CHATML = (
     "{% for message in messages %}"
     "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
@@ -67,7 +69,7 @@ def build_tiny_model(out_dir: str | Path | None = None, family: str = "qwen2", s
     from mmtrain.model.modeling import MmForCausalLM, image_processor_class, save_parts
 
     if family not in _LLM_CONFIGS:
-        raise ValueError(f"family must be one of {sorted(_LLM_CONFIGS)}, not {family!r}")
+        raise ConfigError(f"family must be one of {sorted(_LLM_CONFIGS)}, not {family!r}")
     torch.manual_seed(seed)
     tokenizer = build_tiny_tokenizer()
     text_config = getattr(transformers, _LLM_CONFIGS[family])(

@@ -42,9 +42,15 @@ class VersionReader:
         return self.store.media.path(media_id)
 
     def manifest(self, out: Path, **extra) -> None:
+        """``mmdata.json``: what was exported, and the version's lineage (a trainer records it with its checkpoints)."""
+        command, arguments, parents = self.con.execute(
+            "SELECT command, arguments, parents FROM lake._versions WHERE dataset = ? AND version = ?",
+            [self.version.dataset, self.version.version]).fetchone()
         (out / "mmdata.json").write_text(json.dumps({
-            "dataset": self.version.dataset, "version": self.version.version, "record_kind": self.version.record_kind,
-            "records": self.count, "tool_version": __version__, **extra}, indent=2) + "\n")
+            "dataset": self.version.dataset, "version": self.version.version, "ref": str(self.version),
+            "record_kind": self.version.record_kind, "records": self.count, "tool_version": __version__,
+            "lineage": {"command": command, "arguments": json.loads(arguments or "{}"), "parents": list(parents or [])},
+            **extra}, indent=2) + "\n")
 
 
 def copy_media(reader: VersionReader, media_id: str, folder: Path, out: Path) -> str:

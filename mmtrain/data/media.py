@@ -59,3 +59,26 @@ def audio_features(samples: np.ndarray, feature_extractor, layout: MediaLayout):
         raise ConfigError(f"the feature extractor gives {feats.shape[-1]} mel frames per window, the audio encoder "
                           f"expects {2 * layout.max_source_positions}; check its hop_length")
     return feats, windows
+
+
+def media_inputs(images: list[str], audios: list[str], image_processor, feature_extractor, layout: MediaLayout):
+    """Model inputs for one conversation's media, in placeholder order; and each clip's sample count.
+
+    Returns ``(inputs, audio_samples)``: ``inputs`` holds ``pixel_values`` and/or ``audio_features`` +
+    ``audio_window_samples`` (absent when there is no such medium).
+    """
+    import torch
+
+    inputs, samples, feats, windows = {}, [], [], []
+    if images:
+        inputs["pixel_values"] = torch.stack([load_image(p, image_processor) for p in images])
+    for path in audios:
+        clip = load_audio(path)
+        samples.append(len(clip))
+        f, w = audio_features(clip, feature_extractor, layout)
+        feats.append(f)
+        windows += w
+    if feats:
+        inputs["audio_features"] = torch.cat(feats)
+        inputs["audio_window_samples"] = torch.tensor(windows, dtype=torch.long)
+    return inputs, samples
