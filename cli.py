@@ -453,8 +453,13 @@ def train_run(
     _quiet_transformers()
     # the deepspeed launcher adds --local_rank=N; the Trainer reads the rank from the environment anyway
     overrides = [a for a in ctx.args if not a.startswith("--local_rank")]
-    with progress_bar(not as_json) as progress:
+    import os
+
+    main_rank = os.environ.get("RANK", "0") == "0"  # under a launcher, one rank speaks
+    with progress_bar(not as_json and main_rank) as progress:
         result = run(config, overrides, progress)
+    if not main_rank:
+        return
     if as_json:
         from dataclasses import asdict
 

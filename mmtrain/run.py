@@ -39,6 +39,7 @@ class RunResult:
     eval_loss: float | None = None
     seconds: float = 0.0
     tokens_per_second: float = 0.0
+    world_size: int = 1
     message: str = ""
 
 
@@ -139,7 +140,7 @@ def run(config: str | RunConfig, overrides: list[str] | tuple = (), progress: Pr
     result = RunResult(cfg.output_dir, cfg.stage, lineage["mixture"], trainable, samples=len(train_records),
                        rows=len(train), packing_efficiency=round(train.efficiency, 4), skipped=train.skipped,
                        no_loss=len(train.no_loss), steps=output.global_step, train_loss=output.training_loss,
-                       seconds=round(seconds, 2))
+                       seconds=round(seconds, 2), world_size=args.world_size)
     if evaluation is not None and len(evaluation):
         result.eval_loss = trainer.evaluate().get("eval_loss")
     rows_seen = output.global_step * args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size
@@ -157,4 +158,4 @@ def run(config: str | RunConfig, overrides: list[str] | tuple = (), progress: Pr
 
 def _summary(result: RunResult) -> dict:
     return {k: getattr(result, k) for k in ("steps", "train_loss", "eval_loss", "samples", "rows", "packing_efficiency",
-                                             "seconds", "tokens_per_second")} | {"skipped": len(result.skipped)}
+                                             "seconds", "tokens_per_second", "world_size")} | {"skipped": len(result.skipped)}
