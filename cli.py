@@ -410,6 +410,11 @@ def demo():
     from mmdata import demo as run
     from mmdata.render import console, key_values, table
 
+    try:
+        _quiet_transformers()  # the demo's training steps, when the train extra is installed
+    except ImportError:
+        pass
+
     for step in run(_store()):
         console.rule(f"[bold]{step.title}")
         console.print(f"$ {step.command}", style="dim", markup=False, highlight=False, soft_wrap=True)

@@ -74,6 +74,45 @@ def _mix_step(store: Store) -> DemoStep:
                     f"{result.message}; languages: {languages}; split: {splits}", rows)
 
 
+def _train_steps(store: Store) -> Iterator[DemoStep]:
+    """Hand the demo mixture to mmtrain: train the tiny random model a few steps, then chat with it."""
+    from mmdata.exporters import export
+
+    out = store.root / "exports" / "demo_mix-mmtrain"
+    command = f"mmdata export demo_mix --format mmtrain --out {out}"
+    if not out.exists():
+        result = export("demo_mix", "mmtrain", out, store)
+        yield DemoStep("Export the mixture for training", command,
+                       f"{result['records']} records -> {out} (train {result['splits']['train']}, test {result['splits']['test']})")
+    else:
+        yield DemoStep("Export the mixture for training", command, f"already exported to {out}")
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError:
+        yield DemoStep("Train the tiny model", "mmtrain run --config tiny/finetune ...",
+                       "skipped: needs the train extra (pip install 'mmdata[train]')")
+        return
+    from mmtrain.chat import chat
+    from mmtrain.run import run
+    from mmtrain.tiny import build_tiny_model
+
+    runs = store.root / "runs" / "tiny"
+    if not (runs / "base" / "config.json").exists():
+        build_tiny_model(runs / "base")
+    overrides = [f"model.from={runs / 'base'}", f"data.mixture={out}", f"output_dir={runs / 'finetune'}",
+                 "model.projectors_from={}", "training.max_steps=20"]
+    result = run("tiny/finetune", overrides)
+    yield DemoStep("Train the tiny model on the mixture (stage 2, 20 steps, CPU)",
+                   f"mmtrain build-tiny --out {runs / 'base'} && mmtrain run --config tiny/finetune " + " ".join(overrides),
+                   f"{result.message}; mmtrain.json traces it to {result.mixture}")
+    images = sorted((out / "media").glob("*.png")) + sorted((out / "media").glob("*.jp*g"))
+    question = (f"@image:{images[0]} " if images else "") + "What is in this picture?"
+    answer = next(chat(runs / "finetune", [question], temperature=0, max_new_tokens=24))
+    yield DemoStep("Chat with it (a tiny random model: it has learnt the format, not the world)",
+                   f'echo "{question}" | mmtrain chat --model {runs / "finetune"}', f"model> {answer}")
+
+
 def demo(store: Store | str | None = None) -> Iterator[DemoStep]:
     """Run the demo against ``store`` step by step; safe to run again (re-imports add nothing)."""
     from mmdata.exporters import export
@@ -132,3 +171,5 @@ def demo(store: Store | str | None = None) -> Iterator[DemoStep]:
             yield DemoStep(f"Export as {format}", command, f"skipped: {exc}")
             continue
         yield DemoStep(f"Export as {format}", command, f"{result['records']} records -> {out}")
+
+    yield from _train_steps(store)

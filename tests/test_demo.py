@@ -10,5 +10,9 @@ def test_demo_runs_end_to_end_and_again(tmp_path):
     for expected in ("audio_chat@1: 2 imported, 1 rejected", "content-ms-null", "content-ms-ui-text",
                      "audio_chat@2", "changed", "crawled: 3 downloaded", "Picture 1:", "demo_mix@1", "audio_chat@stable -> audio_chat@2", "records ->"):
         assert expected in first.output, expected
+    # the hand-off to mmtrain: the mixture exported, the tiny model trained on it, a chat turn
+    output = " ".join(first.output.split())
+    assert "(train 7, test 3)" in output and "finetune: 20 steps" in output and "traces it to demo_mix@1" in output
+    assert "model> " in output
     second = runner.invoke(app, ["--store", str(tmp_path / "demo"), "demo"])
     assert second.exit_code == 0 and "already imported" in second.output
