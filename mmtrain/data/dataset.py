@@ -8,13 +8,16 @@ media carry no media keys at all (no dummy image or silence).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
+from mmtrain.data.encoded import encode_records
 from mmtrain.data.media import audio_features, load_audio, load_image
 from mmtrain.data.packing import pack, packing_efficiency
 from mmtrain.data.records import Record
-from mmtrain.data.template import IGNORE, encode_conversation
+from mmtrain.data.template import IGNORE
 from mmtrain.errors import ConfigError, DataError
 from mmtrain.tokens import MediaLayout
 
@@ -29,12 +32,14 @@ class PackedDataset(torch.utils.data.Dataset):
     reply under ``train_on="assistant"``) are left out too and listed in ``no_loss``. ``lengths``
     holds every record's token count, ``efficiency`` the share of row positions that are real tokens.
     ``audio_lengths`` (path -> samples at 16 kHz) is a cache filled as clips are measured; pass
-    the same dict to several datasets to decode each clip once.
+    the same dict to several datasets to decode each clip once. ``cache_dir`` keeps the token ids
+    on disk (``mmtrain.data.encoded``), so a second run or another rank skips tokenizing.
     """
 
     def __init__(self, records: list[Record], tokenizer, image_processor, feature_extractor, layout: MediaLayout,
                  max_length: int = 8192, train_on: str = "assistant", chat_template: str | None = None,
-                 overlong: str = "skip", audio_lengths: dict[str, int] | None = None):
+                 overlong: str = "skip", audio_lengths: dict[str, int] | None = None,
+                 cache_dir: str | Path | None = None, progress=lambda *a, **k: None):
         if overlong not in ("skip", "error"):
             raise ConfigError(f"overlong must be 'skip' or 'error', not {overlong!r}")
         self.records, self.layout = records, layout
@@ -42,16 +47,8 @@ class PackedDataset(torch.utils.data.Dataset):
         self.max_length = max_length
         self.audio_lengths = {} if audio_lengths is None else audio_lengths
         # int32 arrays rather than lists: a Python int per token would cost ~36 bytes on a large mixture.
-        self._ids: list[np.ndarray] = []
-        self._labels: list[np.ndarray] = []
-        for rec in records:
-            try:
-                samples = [self._num_samples(p) for p in rec.audios]
-                ids, labels = encode_conversation(rec.messages, tokenizer, layout, samples, train_on, chat_template)
-            except DataError as exc:
-                raise DataError(f"{rec.file}:{rec.line}: record {rec.id}: {exc}") from exc
-            self._ids.append(np.asarray(ids, dtype=np.int32))
-            self._labels.append(np.asarray(labels, dtype=np.int32))
+        self._ids, self._labels, _ = encode_records(records, tokenizer, layout, train_on, chat_template,
+                                                    self.audio_lengths, cache_dir, progress)
         self.lengths = [len(a) for a in self._ids]  # tokens per record, media included
         # lab[0] is masked in every row (see __getitem__), so a sample needs a labelled token after it.
         learnable = [bool((lab[1:] != IGNORE).any()) for lab in self._labels]
@@ -68,11 +65,6 @@ class PackedDataset(torch.utils.data.Dataset):
             raise DataError(f"{len(too_long)} record(s) longer than max_length={max_length}: {shown}{more}; "
                             "raise max_length or set overlong=skip")
         self.efficiency = packing_efficiency(self.lengths, self.bins, max_length)
-
-    def _num_samples(self, path: str) -> int:
-        if path not in self.audio_lengths:
-            self.audio_lengths[path] = len(load_audio(path))
-        return self.audio_lengths[path]
 
     @property
     def skipped(self) -> list[str]:
