@@ -73,7 +73,7 @@ def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec) -> list[Sourc
         dedupe = f", hash(lower(regexp_replace(trim({text}), '\\s+', ' ', 'g'))) AS norm"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE cand AS
                     SELECT src, id, kind, images, audios, coalesce(source[1], id) AS first_source, len(chat) AS turns,
-                           {_HAS_MALAY} AS has_malay{dedupe}
+                           {_HAS_MALAY} AS has_malay, md5_number_lower(id || ':{spec.seed}:' || src) AS draw_hash{dedupe}
                     FROM src_rows""")
     for i, matched in con.execute("SELECT src, count(*) FROM cand GROUP BY src").fetchall():
         plans[i].matched = matched
@@ -227,10 +227,10 @@ def draw(con, spec: MixSpec, plans: list[SourcePlan]) -> None:
     for i, plan in enumerate(plans):
         copies = max(1, math.ceil(plan.planned / plan.available)) if plan.available else 1
         # A window rank, not ORDER BY ... LIMIT: DuckDB's top-N heap is slow when N is most of the rows.
+        # Every copy but the last is whole, so one order (the draw hash) serves all copies.
         parts.append(f"""(SELECT c.*, r.copy FROM cand c CROSS JOIN (SELECT range AS copy FROM range({copies})) r
                           WHERE c.src = {i}
-                          QUALIFY row_number() OVER (ORDER BY r.copy, md5_number_lower(c.id || ':' || r.copy || ':{spec.seed}:{i}'), c.id)
-                                  <= {plan.planned})""")
+                          QUALIFY row_number() OVER (ORDER BY r.copy, c.draw_hash, c.id) <= {plan.planned})""")
     con.execute("CREATE OR REPLACE TEMP TABLE picked AS " + " UNION ALL ".join(parts))
 
 
