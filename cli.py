@@ -456,8 +456,7 @@ def train_run(
     from mmtrain.run import run
 
     _quiet_transformers()
-    # the deepspeed launcher adds --local_rank=N; the Trainer reads the rank from the environment anyway
-    overrides = [a for a in ctx.args if not a.startswith("--local_rank")]
+    overrides = list(ctx.args)
     import os
 
     main_rank = os.environ.get("RANK", "0") == "0"  # under a launcher, one rank speaks
@@ -550,7 +549,12 @@ def main() -> None:
 
 
 def train_main() -> None:
-    train_app()
+    # The deepspeed launcher puts --local_rank=N before the command; the Trainer reads the rank from
+    # the environment (LOCAL_RANK), so the argument is dropped rather than declared on every command.
+    args = sys.argv[1:]
+    kept = [a for i, a in enumerate(args) if not a.startswith("--local_rank")
+            and not (i and args[i - 1] == "--local_rank")]
+    train_app(args=kept, prog_name="mmtrain")
 
 
 if __name__ == "__main__":

@@ -69,3 +69,13 @@ def test_cli_run_and_build_tiny(mixture_dir, tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["steps"] == 2
     assert json.loads((tmp_path / "out" / "config.json").read_text())["text_config"]["model_type"] == "llama"
+
+
+def test_the_deepspeed_launchers_local_rank_argument_is_dropped(tmp_path, monkeypatch):
+    from cli import train_main
+
+    # `deepspeed --module mmtrain run ...` runs `python -m mmtrain --local_rank=0 run ...`
+    monkeypatch.setattr("sys.argv", ["mmtrain", "--local_rank=0", "build-tiny", "--out", str(tmp_path / "t")])
+    with pytest.raises(SystemExit) as done:
+        train_main()
+    assert done.value.code == 0 and (tmp_path / "t" / "config.json").exists()
