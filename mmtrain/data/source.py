@@ -6,6 +6,7 @@ Exporting goes through ``mmdata``'s public ``export`` function (the same as ``mm
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -13,8 +14,9 @@ from mmtrain.errors import ConfigError
 
 
 def mixture_folder(mixture: str, store: str | None, cache_dir: str | Path) -> Path:
-    """The export folder for ``mixture``: itself when it is a folder, else a fresh export of the store's
-    version into ``cache_dir/<name@V>`` (reused when that exact version was exported before)."""
+    """The export folder for ``mixture``: itself when it is a folder, else an export of the store's version
+    (``NAME`` and ``NAME@tag`` resolved to ``NAME@N``) into ``cache_dir/NAME@N``, reused when that exact
+    version was exported before — so under a launcher the main process exports and the other ranks reuse it."""
     folder = Path(mixture)
     if folder.is_dir():
         if not (folder / "train.jsonl").exists():
@@ -22,22 +24,25 @@ def mixture_folder(mixture: str, store: str | None, cache_dir: str | Path) -> Pa
                               f"`mmdata export NAME --format mmtrain --out {folder}`")
         return folder
     try:
+        from mmdata import export, show
         from mmdata.errors import MmdataError
-        from mmdata.exporters import export
     except ImportError:
         raise ConfigError(f"data.mixture {mixture!r} is not a folder, and mmdata is not installed to export it "
                           "from a store") from None
-    cache = Path(cache_dir)
-    if "@" in mixture and (cache / mixture / "train.jsonl").exists():
-        return cache / mixture
-    staging = cache / ".exporting"
+    try:
+        version = show(mixture, store, limit=0)["version"]  # NAME or NAME@tag -> NAME@N
+    except MmdataError as exc:
+        raise ConfigError(f"data.mixture {mixture!r}: {exc}") from None
+    target = Path(cache_dir) / version
+    if (target / "train.jsonl").exists():  # exported before (by this run's main process, or an earlier run)
+        return target
+    staging = Path(cache_dir) / f".exporting-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.parent.mkdir(parents=True, exist_ok=True)
     try:
-        result = export(mixture, "mmtrain", staging, store=store)
+        export(version, "mmtrain", staging, store=store)
     except MmdataError as exc:
         raise ConfigError(f"data.mixture {mixture!r}: {exc}") from None
-    target = cache / result["version"]
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     return target

@@ -76,7 +76,16 @@ def test_a_store_mixture_is_exported_and_traced(store, tmp_path, tiny_dir):
     assert result.mixture == lineage["mixture"] == f"m@{mixed.version}"
     assert lineage["spec_hash"] and lineage["mixture_parents"] == ["a@1", "b@1"]
     assert (out / "mixture" / f"m@{mixed.version}" / "train.jsonl").exists()
-    assert result.samples == sum(1 for _ in open(out / "mixture" / f"m@{mixed.version}" / "train.jsonl"))
+    exported = out / "mixture" / f"m@{mixed.version}" / "train.jsonl"
+    assert result.samples == sum(1 for _ in open(exported))
+    # NAME and NAME@tag resolve to the same version: its export is reused, not redone (what other ranks rely on)
+    from mmdata.history import tag
+    from mmtrain.data.source import mixture_folder
+
+    tag(f"m@{mixed.version}", "stable", store)
+    before = exported.stat().st_mtime_ns
+    assert mixture_folder("m@stable", str(store.root), out / "mixture") == exported.parent
+    assert exported.stat().st_mtime_ns == before and not list((out / "mixture").glob(".exporting-*"))
     with pytest.raises(ConfigError, match="no-such"):
         run("tiny/finetune", [f"model.from={tiny_dir}", "data.mixture=no-such", f"data.store={store.root}",
                               f"output_dir={tmp_path / 'x'}", "model.projectors_from={}"])
