@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from mmtrain.errors import ConfigError, DataError
 from mmtrain.tokens import AUDIO, AUDIO_END, AUDIO_PAD, IMAGE, IMAGE_END, IMAGE_PAD, MediaLayout
 
@@ -92,16 +94,18 @@ def encode_conversation(messages: list[dict], tokenizer, layout: MediaLayout, au
     expanded, image_pads, audio_pads = expand_placeholders(messages, layout, audio_samples)
     full, spans = assistant_spans(expanded, tokenizer, chat_template)
     enc = _tokenize(tokenizer, full, image_pads, audio_pads, offsets=True)
-    ids = list(enc["input_ids"])
+    ids = np.asarray(enc["input_ids"], dtype=np.int64)
     if train_on == "all":
-        labels = list(ids)
+        learnt = np.ones(len(ids), dtype=bool)
     else:
         # A token is learnt when it overlaps a reply, so one merged across the reply's start still counts.
-        labels = [t if any(s < end and e > start for s, e in spans) else IGNORE
-                  for t, (start, end) in zip(ids, enc["offset_mapping"])]
-    pad_ids = {tokenizer.convert_tokens_to_ids(IMAGE_PAD), tokenizer.convert_tokens_to_ids(AUDIO_PAD)}
-    labels = [IGNORE if t in pad_ids else l for t, l in zip(ids, labels)]
-    return ids, labels
+        offsets = np.asarray(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2)
+        learnt = np.zeros(len(ids), dtype=bool)
+        for s, e in spans:
+            learnt |= (offsets[:, 0] < e) & (offsets[:, 1] > s)
+    pad_ids = [tokenizer.convert_tokens_to_ids(IMAGE_PAD), tokenizer.convert_tokens_to_ids(AUDIO_PAD)]
+    labels = np.where(learnt & ~np.isin(ids, pad_ids), ids, IGNORE)
+    return ids.tolist(), labels.tolist()
 
 
 def encode_prompt(messages: list[dict], tokenizer, layout: MediaLayout, audio_samples: list[int],

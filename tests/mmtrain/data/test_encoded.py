@@ -30,3 +30,17 @@ def test_cache_skips_tokenizing_and_decoding_and_notices_a_changed_clip(tmp_path
     os.utime(clip, ns=(clip.stat().st_atime_ns, clip.stat().st_mtime_ns + 10**9))  # a replaced clip: a new key
     with pytest.raises(AssertionError, match="decoded again"):
         encoded.encode_records(records, tokenizer, layout, cache_dir=tmp_path / "cache")
+
+
+def test_a_process_pool_gives_the_same_encoding_and_names_a_bad_record(tmp_path, tokenizer, layout):
+    folder = write_export(tmp_path / "export", [MULTI, TEXT, LONG] * 3)
+    records = read_records(folder)
+    alone = encoded.encode_records(records, tokenizer, layout)
+    pooled = encoded.encode_records(records, tokenizer, layout, workers=2, parallel_from=0)
+    assert all((a == b).all() for a, b in zip(alone[0], pooled[0])) and len(pooled[0]) == 9
+    assert all((a == b).all() for a, b in zip(alone[1], pooled[1]))
+    from mmtrain.errors import DataError
+    from mmtrain.tiny import build_tiny_tokenizer
+
+    with pytest.raises(DataError, match=r"train.jsonl:1: record multi: expected 32 <\|image_pad\|>"):
+        encoded.encode_records(records, build_tiny_tokenizer(), layout, workers=2, parallel_from=0)
