@@ -7,9 +7,15 @@ from mmtrain.errors import ConfigError
 
 
 @pytest.mark.parametrize("path", sorted(str(p.relative_to(shipped_configs())) for p in shipped_configs().glob("*/*.yaml")))
-def test_every_shipped_config_loads_with_its_stage_parts(path):
-    cfg = load_config(path)
+def test_every_shipped_config_loads_with_its_stage_parts(path, tmp_path):
+    from mmtrain.run import _training_arguments
+
+    cfg = load_config(path, [f"output_dir={tmp_path}"])
     assert cfg.trainable == STAGES[cfg.stage]
+    # every training key is one transformers.TrainingArguments takes (DeepSpeed is checked on its own below:
+    # naming it here would start its distributed set-up)
+    checked = load_config(path, [f"output_dir={tmp_path}", "training.deepspeed=null"])
+    assert _training_arguments(checked).learning_rate == cfg.training["learning_rate"]
     if cfg.stage == "finetune" and not path.startswith("tiny"):
         assert set(cfg.model.projectors_from) == {"vision_projector", "audio_projector"}
         assert cfg.training["deepspeed"].endswith("zero2-offload.json") and cfg.data.max_length == 8192

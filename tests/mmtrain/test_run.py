@@ -96,3 +96,30 @@ def test_overlong_samples_are_skipped_or_refused(tiny_dir, mixture_dir, tmp_path
 
     with pytest.raises(DataError, match="longer than max_length=100"):
         run("tiny/align-audio", overrides(tiny_dir, mixture_dir, tmp_path / "b", "data.max_length=100", "data.overlong=error"))
+
+
+def test_a_stage_composes_the_model_from_three_folders(mixture_dir, tmp_path):
+    """What the shipped configs do with hub ids: llm / vision / audio folders, each with its processor."""
+    from transformers import AutoModelForCausalLM, Qwen2Config, WhisperForConditionalGeneration
+
+    from mmtrain.tiny import build_tiny_model, build_tiny_tokenizer
+
+    tok = build_tiny_tokenizer(tmp_path / "llm")
+    AutoModelForCausalLM.from_config(Qwen2Config(vocab_size=len(tok), hidden_size=64, intermediate_size=128,
+                                                 num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
+                                     ).save_pretrained(tmp_path / "llm")
+    tiny, _, image_processor, feature_extractor = build_tiny_model()
+    tiny.vision_tower.save_pretrained(tmp_path / "siglip")
+    image_processor.save_pretrained(tmp_path / "siglip")
+    WhisperForConditionalGeneration(tiny.config.audio_config).save_pretrained(tmp_path / "whisper")
+    feature_extractor.save_pretrained(tmp_path / "whisper")
+    out = tmp_path / "out"
+    result = run("qwen2-0.5b/align-vision", [f"model.llm={tmp_path / 'llm'}", f"model.vision={tmp_path / 'siglip'}",
+                                             f"model.audio={tmp_path / 'whisper'}", f"data.mixture={mixture_dir}",
+                                             f"output_dir={out}", "training.max_steps=2", "training.bf16=false",
+                                             "training.dataloader_num_workers=0", "data.max_length=512"])
+    assert result.steps == 2 and result.trainable["vision_projector"] > 0 and result.trainable["llm"] == 0
+    assert read_lineage(out)["config"]["model"]["llm"] == str(tmp_path / "llm")
+    with pytest.raises(ConfigError, match="cannot load the model"):
+        run("qwen2-0.5b/align-vision", [f"model.llm={tmp_path / 'nowhere'}", f"data.mixture={mixture_dir}",
+                                        f"output_dir={tmp_path / 'x'}"])
