@@ -5,3 +5,7 @@ and never imports ``mmdata`` internals: the two tools meet at that format.
 """
 
 __version__ = "0.1.0"
+
+
+def silent(task: str, done: int, total: int | None = None, note: str | None = None) -> None:
+    """The default ``progress`` callback of every long function: reports nothing (the CLI passes one that draws)."""

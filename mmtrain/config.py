@@ -33,7 +33,7 @@ STAGES = {
     "align-audio": ["audio_projector"],
     "finetune": ["llm", "vision_projector", "audio_projector"],
 }
-PARTS = {"llm", "vision_projector", "audio_projector", "vision_tower", "audio_encoder"}
+PARTS = ("llm", "vision_tower", "audio_encoder", "vision_projector", "audio_projector")
 
 
 @dataclass
@@ -160,7 +160,7 @@ def _check(cfg: RunConfig, file: Path) -> None:
         raise ConfigError(f"{where}: data.mixture is required (NAME[@V] in a store, or an export folder)")
     if not cfg.model.start_from and not (cfg.model.llm and cfg.model.vision and cfg.model.audio):
         raise ConfigError(f"{where}: model needs llm, vision and audio, or from: an mmtrain model folder")
-    bad = sorted(set(cfg.trainable) - PARTS)
+    bad = sorted(set(cfg.trainable) - set(PARTS))
     if bad:
         raise ConfigError(f"{where}: trainable: unknown part {bad[0]!r} (parts: {', '.join(sorted(PARTS))})")
     bad = sorted(set(cfg.model.projectors_from) - {"vision_projector", "audio_projector"})

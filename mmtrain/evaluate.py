@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from mmtrain import silent
 from mmtrain.errors import ConfigError
 
 
@@ -64,7 +65,7 @@ def _summary(value, parts) -> dict:
 
 def evaluate(model_dir: str | Path, data: str, store: str | None = None, split: str = "test", samples: int = 3,
              out: str | Path | None = None, max_length: int = 8192, max_new_tokens: int = 64, device: str | None = None,
-             progress=lambda *a, **k: None) -> EvalResult:
+             progress=silent) -> EvalResult:
     """Loss / perplexity on ``split`` of ``data`` (a store's NAME[@V] or an export folder), per kind and
     language (token-weighted), and ``samples`` generations against the reference answers.
     The report goes to ``out`` (default: ``<model_dir>/eval``) as ``report.json`` and ``report.md``.
@@ -72,8 +73,6 @@ def evaluate(model_dir: str | Path, data: str, store: str | None = None, split: 
     >>> result = evaluate("runs/qwen2-0.5b/finetune", "stage2@3")
     >>> result.perplexity, result.by_language
     """
-    import torch
-
     from mmtrain.chat import ChatModel, Conversation
     from mmtrain.data.dataset import PackedDataset
     from mmtrain.data.records import read_manifest, read_records
@@ -101,8 +100,7 @@ def evaluate(model_dir: str | Path, data: str, store: str | None = None, split: 
             last = max(i for i, m in enumerate(rec.messages) if m["role"] == "assistant")
             prompt = rec.messages[:last]
             conversation = Conversation(prompt, rec.images[:_count(prompt, "<image>")], rec.audios[:_count(prompt, "<audio>")])
-            with torch.no_grad():
-                generated = chat.reply(conversation, max_new_tokens=max_new_tokens, temperature=0)
+            generated = chat.reply(conversation, max_new_tokens=max_new_tokens, temperature=0)
             result.samples.append({"id": rec.id, "prompt": prompt[-1]["content"], "reference": rec.messages[last]["content"],
                                    "generated": generated})
             progress("generating", n + 1, min(samples, len(records)))

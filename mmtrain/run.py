@@ -13,14 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from mmtrain import silent
 from mmtrain.config import RunConfig, load_config
 from mmtrain.errors import ConfigError
 
 Progress = Callable[..., None]  # progress(task, done, total=None, note=None)
-
-
-def _silent(*args, **kwargs) -> None:
-    pass
 
 
 @dataclass
@@ -84,7 +81,7 @@ def _training_arguments(cfg: RunConfig):
         raise ConfigError(f"{cfg.source}: training: {' '.join(str(exc).split())[:300]}") from None
 
 
-def run(config: str | RunConfig, overrides: list[str] | tuple = (), progress: Progress = _silent) -> RunResult:
+def run(config: str | RunConfig, overrides: list[str] | tuple = (), progress: Progress = silent) -> RunResult:
     """Train one stage; the model, its processors and ``mmtrain.json`` (lineage) land in ``output_dir``.
 
     >>> result = run("specs/train/tiny/finetune.yaml", ["training.max_steps=20"])
@@ -133,9 +130,9 @@ def run(config: str | RunConfig, overrides: list[str] | tuple = (), progress: Pr
         batch.pop("sample_ids")
         return batch
 
+    keeper = LineageCallback(lineage, image_processor, feature_extractor)
     trainer = Trainer(model=model, args=args, train_dataset=train, eval_dataset=evaluation, data_collator=collator,
-                      processing_class=tokenizer,
-                      callbacks=[ProgressCallback(progress), LineageCallback(lineage, image_processor, feature_extractor)])
+                      processing_class=tokenizer, callbacks=[ProgressCallback(progress), keeper])
     trainer.remove_callback(PrinterCallback)  # progress goes through the callback, not print()
     start = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=cfg.training.get("resume_from_checkpoint"))
@@ -151,7 +148,7 @@ def run(config: str | RunConfig, overrides: list[str] | tuple = (), progress: Pr
     result.tokens_per_second = round(tokens_per_row * rows_seen / seconds, 1) if seconds else 0.0
     trainer.save_model(cfg.output_dir)
     if trainer.is_world_process_zero():
-        LineageCallback(lineage, image_processor, feature_extractor).save(cfg.output_dir, result=_summary(result))
+        keeper.save(cfg.output_dir, result=_summary(result))
     result.message = (f"{cfg.stage}: {result.steps} steps on {result.rows} packed rows ({result.samples} samples, "
                       f"packing {result.packing_efficiency:.0%}), train loss {result.train_loss:.4f}"
                       + (f", eval loss {result.eval_loss:.4f}" if result.eval_loss is not None else "")

@@ -9,6 +9,7 @@ writes the projected features over the pad positions in order.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 IMAGE, IMAGE_END, IMAGE_PAD = "<image>", "</image>", "<|image_pad|>"
 AUDIO, AUDIO_END, AUDIO_PAD = "<audio>", "</audio>", "<|audio_pad|>"
@@ -45,21 +46,17 @@ def audio_tokens(num_samples: int, max_source_positions: int, kernel: int, strid
     return sum(window_tokens(v, kernel, stride) for v in audio_windows(num_samples, max_source_positions))
 
 
+@dataclass(frozen=True)
 class MediaLayout:
     """How many LLM positions each medium takes, read from a model's config by ``MmConfig.media_layout()``."""
 
-    def __init__(self, image_tokens: int, max_source_positions: int, kernel: int, stride: int):
-        self.image_tokens = image_tokens
-        self.max_source_positions = max_source_positions
-        self.kernel = kernel
-        self.stride = stride
+    image_tokens: int
+    max_source_positions: int
+    kernel: int
+    stride: int
 
     def windows(self, num_samples: int) -> list[int]:
         return audio_windows(num_samples, self.max_source_positions)
 
     def audio_tokens(self, num_samples: int) -> int:
         return audio_tokens(num_samples, self.max_source_positions, self.kernel, self.stride)
-
-    def __repr__(self) -> str:
-        return (f"MediaLayout(image_tokens={self.image_tokens}, max_source_positions={self.max_source_positions}, "
-                f"kernel={self.kernel}, stride={self.stride})")

@@ -41,7 +41,7 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
     >>> result = mix("specs/mixes/stage2.yaml")
     >>> result.report["by_source"]
     """
-    from mmdata.mix.build import draw, finish, ids_unique, language_and_split, load_candidates, plan_sizes
+    from mmdata.mix.build import draw, finish, keys_unique, language_and_split, load_candidates, plan_sizes
     from mmdata.mix.report import mixture_report
     from mmdata.mix.spec import load_spec
     from mmdata.store.commit import commit_staged
@@ -63,21 +63,22 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
         draw(con, spec, plans)
         language_and_split(con, spec, plans)
         journal = RunJournal(store.runs, "mix", arrow_schema("conversation"))
-        out, adopt = _output_file(store, spec.name, journal)
+        out, in_data_path = _output_file(store, spec.name, journal)
         result.rows = finish(con, spec, plans, out)
-        unique = ids_unique(con, out)
+        unique = keys_unique(con, out)
         for row in result.plan:  # removals found while applying the language policy
             row["removed"] = next(p.removed for p in plans if str(p.ref) == row["source"])
     lineage = Lineage("mix", {"spec": str(spec_path), "spec_hash": spec.hash, "seed": spec.seed},
                       parents=[str(p.ref) for p in plans],
                       inputs=[{"path": str(spec_path), "sha256": spec.hash, "spec": spec.text}])
+    adopt = in_data_path and unique  # repeated keys go through the upsert, which copies the rows
     committed = None
     try:
         committed = commit_staged(store, spec.name, "conversation", {"records": out, "media": None, "rejects": None},
                                   lineage, journal.run_id, counts={"rows": result.rows}, replace=True, wait=wait,
-                                  unique_keys=unique, adopt=adopt and unique)
+                                  unique_keys=unique, adopt=adopt)
     finally:
-        if adopt and not (committed and committed.version):
+        if in_data_path and not (adopt and committed and committed.version):
             out.unlink(missing_ok=True)  # not adopted: nothing in the catalog points at it
     journal.remove()
     result.version = committed.version

@@ -354,6 +354,6 @@ def _full_rows(spec: MixSpec, keep: list[str]) -> str:
             FROM (SELECT {', '.join(keep)} FROM rows) r JOIN src_rows s ON s.src = r.src AND s.id = r.id)"""
 
 
-def ids_unique(con, path) -> bool:
+def keys_unique(con, path) -> bool:
     (unique,) = con.execute(f"SELECT count(*) = count(DISTINCT key) FROM read_parquet('{path}')").fetchone()
     return unique

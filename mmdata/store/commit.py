@@ -100,15 +100,15 @@ def _upsert(con, dataset: str, result: CommitResult, replace: bool, adopt: Path 
                    count(*) FILTER (WHERE t.key IS NULL)
             FROM staged s LEFT JOIN (SELECT key, id FROM {table}) t ON s.key = t.key"""
     ).fetchone()
-    if adopt is not None:
+    if replace:
         (result.removed,) = con.execute(f"SELECT count(*) FROM {table} WHERE key NOT IN (SELECT key FROM staged)").fetchone()
+    if adopt is not None:
         if result.changes:
             con.execute(f"DELETE FROM {table}")
             con.execute("CALL ducklake_add_data_files('lake', ?, ?)", [dataset, str(adopt)])
         return
     con.execute(f"DELETE FROM {table} WHERE key IN (SELECT key FROM staged) AND id NOT IN (SELECT id FROM staged)")
     if replace:
-        (result.removed,) = con.execute(f"SELECT count(*) FROM {table} WHERE key NOT IN (SELECT key FROM staged)").fetchone()
         con.execute(f"DELETE FROM {table} WHERE key NOT IN (SELECT key FROM staged)")
     con.execute(f"INSERT INTO {table} SELECT * FROM staged WHERE id NOT IN (SELECT id FROM {table})")
 

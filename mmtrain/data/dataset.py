@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mmtrain import silent
 from mmtrain.data.encoded import encode_records
 from mmtrain.data.media import audio_features, load_audio, load_image
 from mmtrain.data.packing import pack, packing_efficiency
@@ -39,7 +40,7 @@ class PackedDataset(torch.utils.data.Dataset):
     def __init__(self, records: list[Record], tokenizer, image_processor, feature_extractor, layout: MediaLayout,
                  max_length: int = 8192, train_on: str = "assistant", chat_template: str | None = None,
                  overlong: str = "skip", audio_lengths: dict[str, int] | None = None,
-                 cache_dir: str | Path | None = None, progress=lambda *a, **k: None):
+                 cache_dir: str | Path | None = None, progress=silent):
         if overlong not in ("skip", "error"):
             raise ConfigError(f"overlong must be 'skip' or 'error', not {overlong!r}")
         self.records, self.layout = records, layout

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmtrain import silent
 from mmtrain.data.media import load_audio
 from mmtrain.data.records import Record
 from mmtrain.data.template import encode_conversation
@@ -49,7 +50,7 @@ def _workers(requested: int | None, records: int, parallel_from: int) -> int:
     return max(1, requested if requested is not None else min(16, os.cpu_count() or 1))
 
 
-def measure_audio(paths, known: dict[str, int], progress=lambda *a, **k: None) -> dict[str, int]:
+def measure_audio(paths, known: dict[str, int], progress=silent) -> dict[str, int]:
     """Samples at 16 kHz of every clip in ``paths`` not yet in ``known`` (filled in place)."""
     todo = sorted({p for p in paths if p not in known})
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
@@ -75,7 +76,7 @@ def _fingerprint(records: list[Record], tokenizer, layout: MediaLayout, train_on
 
 def encode_records(records: list[Record], tokenizer, layout: MediaLayout, train_on: str = "assistant",
                    chat_template: str | None = None, audio_lengths: dict[str, int] | None = None,
-                   cache_dir: str | Path | None = None, progress=lambda *a, **k: None,
+                   cache_dir: str | Path | None = None, progress=silent,
                    workers: int | None = None, parallel_from: int = 5000):
     """``(ids, labels, audio_lengths)``: int32 arrays per record, and samples per clip.
 

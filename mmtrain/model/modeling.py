@@ -26,13 +26,13 @@ from transformers import (AutoConfig, AutoModel, AutoModelForCausalLM, AutoToken
                           PreTrainedModel, SiglipModel, SiglipVisionModel, WhisperFeatureExtractor, WhisperModel)
 from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
+from mmtrain.config import PARTS
 from mmtrain.errors import ConfigError, DataError
 from mmtrain.model.config import TOKEN_ID_FIELDS, MmConfig
 from mmtrain.model.projectors import AudioProjector, VisionProjector
 from mmtrain.tokens import HOP_LENGTH, SPECIAL_TOKENS
 
 AUDIO_SUBFOLDER = "audio_processor"
-PARTS = ("llm", "vision_tower", "audio_encoder", "vision_projector", "audio_projector")
 _PART_ATTR = {"llm": "language_model"}
 
 
