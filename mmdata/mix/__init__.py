@@ -41,7 +41,8 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
     >>> result = mix("specs/mixes/stage2.yaml")
     >>> result.report["by_source"]
     """
-    from mmdata.mix.build import draw, finish, keys_unique, language_and_split, load_candidates, plan_sizes
+    from mmdata.mix.build import candidates, finish, load_candidates, plan_sizes
+    from mmdata.mix.keys import apply_languages, apply_split, draw
     from mmdata.mix.report import mixture_report
     from mmdata.mix.spec import load_spec
     from mmdata.store.commit import commit_staged
@@ -60,12 +61,10 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
         if dry_run:
             result.message = f"dry run: {sum(p.planned for p in plans)} records planned from {len(plans)} sources"
             return result
-        draw(con, spec, plans)
-        language_and_split(con, spec, plans)
+        rows = apply_split(con, apply_languages(draw(candidates(con, spec), spec, plans), spec, plans), spec)
         journal = RunJournal(store.runs, "mix", arrow_schema("conversation"))
         out, in_data_path = _output_file(store, spec.name, journal)
-        result.rows = finish(con, spec, plans, out)
-        unique = keys_unique(con, out)
+        result.rows, unique = finish(con, spec, plans, rows, out)
         for row in result.plan:  # removals found while applying the language policy
             row["removed"] = next(p.removed for p in plans if str(p.ref) == row["source"])
     lineage = Lineage("mix", {"spec": str(spec_path), "spec_hash": spec.hash, "seed": spec.seed},

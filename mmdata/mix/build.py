@@ -1,14 +1,14 @@
-"""The mixture, built in DuckDB: select, filter, dedupe, sample, apply the language policy, split, order.
+"""The mixture's SQL half, in DuckDB: select and filter the candidates, dedupe, and write the result.
 
-The steps work on small key tables (``cand`` -> ``picked`` -> ``rows``: source, id, copy, language,
-split and the few columns the choices need); the full records are read once more only at the end,
-when ``finish`` joins them back and writes the mixture (nested chats are the bulk of the bytes).
-Every random choice is a hash of (record id, seed, ...) rather than a random generator's state,
-so the same spec on the same source versions gives the same rows in the same order anywhere.
+The candidates are a narrow key table (``cand``: source, record id, a 128-bit key hash and the few
+columns the choices need); ``mmdata.mix.keys`` draws from it in numpy. The full records are read
+once more only at the end, when ``finish`` joins them to the drawn rows and writes the mixture
+(nested chats are the bulk of the bytes).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -30,12 +30,6 @@ class SourcePlan:
     available: int = 0
     planned: int = 0  # records to draw (before the language policy)
     language: object = "en"
-
-
-def _fraction(expr: str) -> str:
-    """A stable pseudo-random number in [0, 1) from a SQL string expression."""
-    # md5_number_lower: a 64-bit hash; modulo on the 128-bit md5_number is ten times slower.
-    return f"((md5_number_lower({expr}) % 1000000)::DOUBLE / 1000000)"
 
 
 def _texts(field: str) -> str:
@@ -66,15 +60,18 @@ def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec) -> list[Sourc
             " UNION ALL ".join(f"SELECT count(*) FROM {p.ref.relation}" for p in plans)).fetchall()):
         plan.loaded = loaded
     con.execute(f"CREATE OR REPLACE TEMP VIEW src_rows AS {' UNION ALL '.join(selects)}")
-    dedupe = ""
+    dedupe, text = "", ""
     if spec.dedupe:
-        text = " || ' ' || ".join(_texts(f) for f in spec.dedupe)
         # hash() only groups rows within this run; which duplicate stays is decided by (src, id).
-        dedupe = f", hash(lower(regexp_replace(trim({text}), '\\s+', ' ', 'g'))) AS norm"
+        dedupe = f", hash(lower(trim({_single_spaced('_text')}))) AS norm"
+        text = ", " + " || ' ' || ".join(_texts(f) for f in spec.dedupe) + " AS _text"
+    names = "CASE src " + " ".join(f"WHEN {i} THEN {_literal(p.ref.dataset)}" for i, p in enumerate(plans)) + " END"
+    # The key hash: md5 of where a record comes from, taken once; every later choice mixes it.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE cand AS
-                    SELECT src, id, kind, images, audios, coalesce(source[1], id) AS first_source, len(chat) AS turns,
-                           {_HAS_MALAY} AS has_malay, md5_number_lower(id || ':{spec.seed}:' || src) AS draw_hash{dedupe}
-                    FROM src_rows""")
+                    SELECT src, id, images, audios, coalesce(source[1], id) AS first_source, turns, has_malay,
+                           (k >> 64)::UBIGINT AS k_hi, (k & 18446744073709551615::UHUGEINT)::UBIGINT AS k_lo{dedupe}
+                    FROM (SELECT *, len(chat) AS turns, {_HAS_MALAY} AS has_malay,
+                                 md5_number(src || ':' || {names} || ':' || id) AS k{text} FROM src_rows)""")
     for i, matched in con.execute("SELECT src, count(*) FROM cand GROUP BY src").fetchall():
         plans[i].matched = matched
     if spec.max_turns:
@@ -88,6 +85,25 @@ def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec) -> list[Sourc
     for i, available in con.execute("SELECT src, count(*) FROM cand GROUP BY src").fetchall():
         plans[i].available = available
     return plans
+
+
+def candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec):
+    """The filtered candidates as a polars frame: the columns the draw, languages and split need."""
+    import polars as pl
+
+    columns = ["src", "id", "has_malay", "k_hi", "k_lo"]
+    by = (spec.split or {}).get("group_by", "media")
+    if spec.split:
+        columns += ["images", "audios"] if by == "media" else ["first_source"] if by == "source" else []
+    return pl.from_arrow(con.execute(f"SELECT {', '.join(columns)} FROM cand").to_arrow_table())
+
+
+def _single_spaced(column: str) -> str:
+    """SQL collapsing each whitespace run in ``column`` to one space (RE2's ``\\s``: space, tab, newline,
+    form feed, carriage return). The regex runs only on texts that need it: most do not, and it
+    costs five times a plain scan."""
+    needs = " OR ".join(f"contains({column}, {c})" for c in ("'  '", "chr(9)", "chr(10)", "chr(12)", "chr(13)"))
+    return f"CASE WHEN {needs} THEN regexp_replace({column}, '\\s+', ' ', 'g') ELSE {column} END"
 
 
 _WORDS = re.compile(r"\w+")
@@ -183,10 +199,14 @@ def _remove(con, plans, name: str, condition: str) -> None:
 
 
 def _remove_ranked(con, plans, name: str, column: str) -> None:
-    """Keep the first row per ``column`` value (earlier sources win, then lower ids)."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE cand AS SELECT *, row_number() OVER (PARTITION BY {column} ORDER BY src, id) AS _rank FROM cand")
-    _remove(con, plans, name, "_rank > 1")
-    con.execute("ALTER TABLE cand DROP COLUMN _rank")
+    """Keep the first row per ``column`` value (earlier sources win, then lower ids). Only the
+    values that repeat are ranked: sorting every row to find a few duplicates is most of the cost."""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _later AS SELECT src, id FROM (
+                        SELECT src, id, row_number() OVER (PARTITION BY {column} ORDER BY src, id) AS _rank
+                        FROM cand WHERE {column} IN (SELECT {column} FROM cand GROUP BY {column} HAVING count(*) > 1))
+                    WHERE _rank > 1""")
+    _remove(con, plans, name, "(src, id) IN (SELECT (src, id) FROM _later)")
+    con.execute("DROP TABLE _later")
 
 
 def plan_sizes(spec: MixSpec, plans: list[SourcePlan]) -> None:
@@ -221,127 +241,56 @@ def plan_sizes(spec: MixSpec, plans: list[SourcePlan]) -> None:
                              f"(short by {plan.planned - plan.available}); lower the weight or the size")
 
 
-def draw(con, spec: MixSpec, plans: list[SourcePlan]) -> None:
-    """Temp table ``picked``: the sampled records (with ``copy`` for repeats), no language applied yet."""
-    parts = []
-    for i, plan in enumerate(plans):
-        copies = max(1, math.ceil(plan.planned / plan.available)) if plan.available else 1
-        # A window rank, not ORDER BY ... LIMIT: DuckDB's top-N heap is slow when N is most of the rows.
-        # Every copy but the last is whole, so one order (the draw hash) serves all copies.
-        parts.append(f"""(SELECT c.*, r.copy FROM cand c CROSS JOIN (SELECT range AS copy FROM range({copies})) r
-                          WHERE c.src = {i}
-                          QUALIFY row_number() OVER (ORDER BY r.copy, c.draw_hash, c.id) <= {plan.planned})""")
-    con.execute("CREATE OR REPLACE TEMP TABLE picked AS " + " UNION ALL ".join(parts))
+def finish(con, spec: MixSpec, plans: list[SourcePlan], rows, out_path) -> tuple[int, bool]:
+    """Order and name the drawn ``rows`` (a polars frame from ``mmdata.mix.keys``) and any combined
+    rows, join them to their records and write the mixture, in order, to a Parquet file.
+    Returns the row count and whether every key is unique."""
+    import polars as pl
 
+    from mmdata.mix.keys import key_hash, order_and_name
 
-def _language_rows(spec: MixSpec, plans: list[SourcePlan]) -> str:
-    """SQL for ``rows``: each picked record as one row per chosen language."""
-    selects = []
-    for i, plan in enumerate(plans):
-        policy = plan.language
-        languages = ["en", "ms"] if policy == "both" else [policy] if isinstance(policy, str) else None
-        if languages:
-            for lang in languages:
-                selects.append(f"SELECT *, '{lang}' AS language, 'train' AS split FROM picked WHERE src = {i}"
-                               + (" AND has_malay" if lang == "ms" else ""))
-        else:
-            share = policy["mix"].get("ms", 0) / max(sum(policy["mix"].values()), 1e-9)
-            pick = _fraction(f"id || ':' || copy || ':lang:{spec.seed}'")
-            selects.append(f"SELECT *, CASE WHEN {pick} < {share} AND has_malay THEN 'ms' ELSE 'en' END AS language, "
-                           f"'train' AS split FROM picked WHERE src = {i}")
-    return " UNION ALL ".join(selects)
-
-
-def language_and_split(con, spec: MixSpec, plans: list[SourcePlan]) -> None:
-    """Temp table ``rows``: one row per record and language, with its split."""
-    split = spec.split or {}
-    by = split.get("group_by", "media") if split else None
-    row_id = ", row_number() OVER () AS row_id" if by == "media" else ""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE rows AS SELECT *{row_id} FROM ({_language_rows(spec, plans)})")
-    for i, plan in enumerate(plans):
-        languages = plan.language if isinstance(plan.language, str) else "mix"
-        if languages in ("ms", "both"):
-            (missing,) = con.execute(f"SELECT count(*) FROM picked WHERE src = {i} AND NOT has_malay").fetchone()
-            if missing:
-                plan.removed["no_malay"] = missing
-    if not split:
-        return
-    if by == "media":
-        groups = _media_groups(con)
-        con.register("media_groups", groups)
-        key = "g.grp"
-        join = "JOIN media_groups g ON g.row_id = r.row_id"
-    else:
-        key, join = ("r.first_source" if by == "source" else "r.id"), ""
-    draw_test = _fraction(f"{key} || ':split:{spec.seed}'")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE rows AS
-                    SELECT r.* EXCLUDE (split), CASE WHEN {draw_test} < {float(split['test'])}
-                                     THEN 'test' ELSE 'train' END AS split
-                    FROM rows r {join}""")
-
-
-def _media_groups(con):
-    """Rows linked by any shared image or audio, as connected components (union-find)."""
-    import pyarrow as pa
-
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    rows = con.execute("SELECT row_id, id, list_concat(images, audios) FROM rows").fetchall()
-    for _, record_id, media in rows:
-        first = find(f"r:{record_id}")
-        for m in media or []:
-            root = find(f"m:{m}")
-            if root != first:
-                parent[root] = first
-    return pa.table({"row_id": [r[0] for r in rows], "grp": [find(f"r:{r[1]}") for r in rows]})
-
-
-def finish(con, spec: MixSpec, plans: list[SourcePlan], out_path) -> int:
-    """Write the mixture's rows, in their reproducible order, to a Parquet file; the row count.
-
-    A row's ``key`` is a hash of where it came from (source entry and dataset, source record id, language,
-    copy), so it stays put when a spec is edited; its ``id`` adds how it was made (the spec's
-    hash, its split and place), so any change to the spec or the sources gives new ids. Both
-    are hashes of content hashes: the same on any machine, and cheap (no re-serialised rows).
-    """
-    full = _full_rows(spec, ["src", "id", "copy", "language", "split"])
+    drawn = ["src", "id", "copy", "language", "split"]
+    rows = rows.select(*drawn, "k_hi", "k_lo")
+    con.register("rows", rows.to_arrow())
     combined = 0
     if spec.combine:
         from mmdata.mix.combine import combine_rows
 
-        combined = combine_rows(con, spec, full)
+        combined = combine_rows(con, spec, _full_rows(spec, drawn))
         if combined:
-            con.execute("INSERT INTO rows BY NAME SELECT src, id, copy, language, split FROM combined_rows")
-    # The order is drawn on the narrow key table; the wide rows are sorted only once, by the writer.
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE rows AS SELECT *, row_number() OVER (
-                        ORDER BY md5_number_lower(id || ':' || language || ':' || copy || ':{spec.seed}'), src, id, copy, language
-                    ) - 1 AS mix_index FROM rows""")
-    full = _full_rows(spec, ["src", "id", "copy", "language", "split", "mix_index"])
+            made = pl.from_arrow(con.execute(f"SELECT {', '.join(drawn)} FROM combined_rows").to_arrow_table())
+            halves = [key_hash(f"combine:{record_id}") for record_id in made["id"]]
+            made = made.with_columns(pl.Series("k_hi", [h for h, _ in halves], pl.UInt64),
+                                     pl.Series("k_lo", [low for _, low in halves], pl.UInt64))
+            rows = pl.concat([rows, made], how="vertical_relaxed")
+    con.unregister("rows")
+    rows, unique = order_and_name(rows, spec)
+    named = ["mix_index", "key_hi", "key_lo", "id_hi", "id_lo"]
+    con.register("named_rows", rows.select(*drawn, *named).to_arrow())
+    con.execute("CREATE OR REPLACE TEMP TABLE rows AS FROM named_rows")  # a table joins faster than an Arrow scan
+    con.unregister("named_rows")
+    full = _full_rows(spec, drawn + named)
     every = f"({full})"
     if combined:
         every = f"""(SELECT * FROM ({full}) UNION ALL BY NAME
-                     SELECT c.*, r.mix_index FROM rows r JOIN combined_rows c ON r.src = -1 AND c.id = r.id)"""
-    names = "CASE src " + " ".join(f"WHEN {i} THEN {_literal(p.ref.dataset)}" for i, p in enumerate(plans)) + " END"
-    origin = f"CASE WHEN src = -1 THEN 'combine:' || id ELSE src || ':' || {names} || ':' || id || ':' || language || ':' || copy END"
-    source_ref = ("CASE src " + " ".join(f"WHEN {i} THEN '{p.ref}'" for i, p in enumerate(plans))
-                  + " WHEN -1 THEN 'combine' END")
-    mix_fields = (f"'\"split\":' || to_json(split) || ',\"language\":' || to_json(language) || ',\"mix_source\":' || "
-                  f"to_json({source_ref}) || ',\"mix_copy\":' || copy || ',\"mix_index\":' || mix_index || '}}'")
-    (rows,) = con.execute(f"""COPY (
-        SELECT substr(md5(k || ':{spec.hash}:' || split || ':' || mix_index), 1, 32) AS id, k AS key,
+                     SELECT c.*, {', '.join(f'r.{n}' for n in named)} FROM rows r JOIN combined_rows c ON r.src = -1 AND c.id = r.id)"""
+    # The mix fields as JSON text built by concatenation: every value is a known-safe word or number
+    # except the source reference, which is encoded here once (to_json per row costs a third of the write).
+    source_ref = ("CASE src " + " ".join(f"WHEN {i} THEN {_literal(json.dumps(str(p.ref)))}" for i, p in enumerate(plans))
+                  + " WHEN -1 THEN '\"combine\"' END")
+    mix_fields = (f"'\"split\":\"' || split || '\",\"language\":\"' || language || '\",\"mix_source\":' || "
+                  f"{source_ref} || ',\"mix_copy\":' || copy || ',\"mix_index\":' || mix_index || '}}'")
+    # The wide rows are sorted only once, by the writer; the order itself was drawn on the key table.
+    (written,) = con.execute(f"""COPY (
+        SELECT printf('%016x%016x', id_hi, id_lo) AS id, printf('%016x%016x', key_hi, key_lo) AS key,
                kind, context, chat, images, audios, generation, source,
                CASE WHEN extra IS NULL OR extra = '{{}}' THEN '{{' || {mix_fields}
                     ELSE json_merge_patch(extra, '{{' || {mix_fields})::VARCHAR END AS extra
-        FROM (SELECT *, substr(md5({origin}), 1, 32) AS k FROM {every})
+        FROM {every}
         ORDER BY mix_index
     ) TO '{out_path}' (FORMAT parquet)""").fetchone()
-    return rows
+    con.execute("DROP TABLE rows")
+    return written, unique
 
 
 def _full_rows(spec: MixSpec, keep: list[str]) -> str:
@@ -352,8 +301,3 @@ def _full_rows(spec: MixSpec, keep: list[str]) -> str:
             SELECT r.*, s.kind, s.context, CASE r.language WHEN 'ms' THEN {malay} ELSE {english} END AS chat,
                    s.images, s.audios, s.generation, s.source, s.extra
             FROM (SELECT {', '.join(keep)} FROM rows) r JOIN src_rows s ON s.src = r.src AND s.id = r.id)"""
-
-
-def keys_unique(con, path) -> bool:
-    (unique,) = con.execute(f"SELECT count(*) = count(DISTINCT key) FROM read_parquet('{path}')").fetchone()
-    return unique

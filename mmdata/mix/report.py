@@ -11,8 +11,8 @@ def mixture_report(con, relation: str, planned: dict | None = None, tokenizer: s
     # One scan for every share: the JSON fields are read once, grouped four ways.
     tally = fetch_dicts(con, f"""
         SELECT mix_source, kind, language, split, GROUPING(mix_source, kind, language, split) AS g, count(*) AS rows
-        FROM (SELECT kind, extra->>'$.mix_source' AS mix_source, extra->>'$.language' AS language,
-                     extra->>'$.split' AS split FROM {relation})
+        FROM (SELECT kind, f[1] AS mix_source, f[2] AS language, f[3] AS split
+              FROM (SELECT kind, json_extract_string(extra, ['$.mix_source', '$.language', '$.split']) AS f FROM {relation}))
         GROUP BY GROUPING SETS ((mix_source), (kind), (language), (split), ())""")
     (total,) = [row["rows"] for row in tally if row["g"] == 15] or [0]
     grouped = {column: 15 - (8 >> i) for i, column in enumerate(("mix_source", "kind", "language", "split"))}
@@ -28,12 +28,13 @@ def mixture_report(con, relation: str, planned: dict | None = None, tokenizer: s
         for row in by_source:
             row["planned_rows"] = planned.get(row["value"], 0)
             row["planned_share"] = round(row["planned_rows"] / planned_total, 4)
-    shape = fetch_dicts(con, f"""WITH turns AS (SELECT unnest(chat) AS t FROM {relation})
-        SELECT (SELECT round(avg(len(chat)), 2) FROM {relation}) AS turns_mean,
-               (SELECT max(len(chat)) FROM {relation}) AS turns_max,
-               (SELECT round(avg(len(images)), 3) FROM {relation}) AS images_mean,
-               (SELECT round(avg(len(audios)), 3) FROM {relation}) AS audios_mean,
-               (SELECT round(avg(len(t.content)), 1) FROM turns) AS chars_per_turn_mean""")[0]
+    # One scan for the shape too; characters per turn = all characters / turns that have text.
+    shape = fetch_dicts(con, f"""
+        SELECT round(avg(len(chat)), 2) AS turns_mean, max(len(chat)) AS turns_max,
+               round(avg(len(images)), 3) AS images_mean, round(avg(len(audios)), 3) AS audios_mean,
+               round(sum(list_sum(list_transform(chat, lambda t: len(t.content))))
+                     / nullif(sum(len(list_filter(chat, lambda t: t.content IS NOT NULL))), 0), 1) AS chars_per_turn_mean
+        FROM {relation}""")[0]
     shape = {k: (float(v) if v is not None else None) for k, v in shape.items()}
     if tokenizer:
         from mmdata.mix.build import load_tokenizer
