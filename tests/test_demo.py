@@ -12,7 +12,7 @@ def test_demo_runs_end_to_end_and_again(tmp_path):
         assert expected in first.output, expected
     # the hand-off to mmtrain: the mixture exported, the tiny model trained on it, a chat turn
     output = " ".join(first.output.split())
-    assert "(train 7, test 3)" in output and "finetune: 20 steps" in output and "traces it to demo_mix@1" in output
+    assert "(train 8, test 2)" in output and "finetune: 20 steps" in output and "traces it to demo_mix@1" in output
     assert "model> " in output
     second = runner.invoke(app, ["--store", str(tmp_path / "demo"), "demo"])
     assert second.exit_code == 0 and "already imported" in second.output

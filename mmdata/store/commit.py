@@ -94,6 +94,14 @@ def _prepare(con, dataset: str, record_kind: str, records: Path | None, unique_k
 def _upsert(con, dataset: str, result: CommitResult, replace: bool, adopt: Path | None = None) -> None:
     table = f'lake."{dataset}"'
     (result.staged,) = con.execute("SELECT count(*) FROM staged").fetchone()
+    (existing,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # from the catalog's statistics
+    if not existing:  # a new or emptied dataset: every staged row is new, and comparing them costs a scan
+        result.added = result.staged  # staged keys are distinct (deduplicated, or unique by the caller's word)
+        if adopt is not None and result.changes:
+            con.execute("CALL ducklake_add_data_files('lake', ?, ?)", [dataset, str(adopt)])
+        elif result.changes:
+            con.execute(f"INSERT INTO {table} SELECT * FROM staged")
+        return
     result.unchanged, result.changed, result.added = con.execute(
         f"""SELECT count(*) FILTER (WHERE t.id = s.id),
                    count(*) FILTER (WHERE t.key IS NOT NULL AND t.id <> s.id),
