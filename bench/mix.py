@@ -92,8 +92,9 @@ for i in range(0, n, 20):  # 1 in 20 is a near copy of the one before it: one wo
 con = duckdb.connect()
 con.execute("SET enable_progress_bar = false")
 con.execute("CREATE TEMP TABLE src AS SELECT unnest(?) AS t", [texts])
-con.execute("CREATE TEMP TABLE cand AS SELECT 0 AS src, 'r' || lpad((row_number() OVER ())::VARCHAR, 9, '0') AS id, "
+con.execute("CREATE TEMP TABLE src_rows AS SELECT 0 AS src, 'r' || lpad((row_number() OVER ())::VARCHAR, 9, '0') AS id, "
             "[{'role': 'user', 'content': t}] AS chat, NULL::VARCHAR AS context FROM src")
+con.execute("CREATE TEMP TABLE cand AS SELECT src, id FROM src_rows")  # the candidates' key table, as mix builds it
 con.execute("DROP TABLE src")
 del texts
 plans = [SourcePlan(None, None)]
