@@ -67,11 +67,15 @@ def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec) -> list[Sourc
         text = ", " + " || ' ' || ".join(_texts(f) for f in spec.dedupe) + " AS _text"
     names = "CASE src " + " ".join(f"WHEN {i} THEN {_literal(p.ref.dataset)}" for i, p in enumerate(plans)) + " END"
     # The key hash: md5 of where a record comes from, taken once; every later choice mixes it.
+    # Only the columns later steps use: each one is a million values to build and keep.
+    by = (spec.split or {}).get("group_by", "media") if spec.split else None
+    extra = (", images, audios" if by == "media" else ", coalesce(source[1], id) AS first_source" if by == "source" else "")
+    extra += ", len(chat) AS turns" if spec.max_turns else ""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE cand AS
-                    SELECT src, id, images, audios, coalesce(source[1], id) AS first_source, turns, has_malay,
-                           (k >> 64)::UBIGINT AS k_hi, (k & 18446744073709551615::UHUGEINT)::UBIGINT AS k_lo{dedupe}
-                    FROM (SELECT *, len(chat) AS turns, {_HAS_MALAY} AS has_malay,
-                                 md5_number(src || ':' || {names} || ':' || id) AS k{text} FROM src_rows)""")
+                    SELECT src, id, has_malay, (k >> 64)::UBIGINT AS k_hi,
+                           (k & 18446744073709551615::UHUGEINT)::UBIGINT AS k_lo{dedupe}{extra}
+                    FROM (SELECT *, {_HAS_MALAY} AS has_malay, md5_number(src || ':' || {names} || ':' || id) AS k{text}
+                          FROM src_rows)""")
     for i, matched in con.execute("SELECT src, count(*) FROM cand GROUP BY src").fetchall():
         plans[i].matched = matched
     if spec.max_turns:
@@ -88,14 +92,10 @@ def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec) -> list[Sourc
 
 
 def candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec):
-    """The filtered candidates as a polars frame: the columns the draw, languages and split need."""
+    """The filtered candidates as a polars frame (source, id, key hash, and what the split needs)."""
     import polars as pl
 
-    columns = ["src", "id", "has_malay", "k_hi", "k_lo"]
-    by = (spec.split or {}).get("group_by", "media")
-    if spec.split:
-        columns += ["images", "audios"] if by == "media" else ["first_source"] if by == "source" else []
-    return pl.from_arrow(con.execute(f"SELECT {', '.join(columns)} FROM cand").to_arrow_table())
+    return pl.from_arrow(con.execute("SELECT * EXCLUDE (norm) FROM cand" if spec.dedupe else "SELECT * FROM cand").to_arrow_table())
 
 
 def _single_spaced(column: str) -> str:
@@ -267,7 +267,7 @@ def finish(con, spec: MixSpec, plans: list[SourcePlan], rows, out_path) -> tuple
     rows, unique = order_and_name(rows, spec)
     named = ["mix_index", "key_hi", "key_lo", "id_hi", "id_lo"]
     con.register("named_rows", rows.select(*drawn, *named).to_arrow())
-    con.execute("CREATE OR REPLACE TEMP TABLE rows AS FROM named_rows")  # a table joins faster than an Arrow scan
+    con.execute("CREATE OR REPLACE TEMP TABLE rows AS FROM named_rows")  # the join builds faster from a table
     con.unregister("named_rows")
     full = _full_rows(spec, drawn + named)
     every = f"({full})"
