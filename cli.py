@@ -219,14 +219,16 @@ def mix(
 ):
     """Build a training mixture from a YAML spec: a versioned dataset and a report of what it holds."""
     from mmdata.mix import mix as run
-    from mmdata.render import console, print_json, table
+    from mmdata.render import console, print_json, progress_bar, table
 
-    result = run(spec, _store(), dry_run, wait, plot)
-    exported = None
-    if export_dir is not None and not dry_run:
-        from mmdata import export
+    with progress_bar(not as_json) as progress:
+        result = run(spec, _store(), dry_run, wait, plot, progress)
+        exported = None
+        if export_dir is not None and not dry_run:
+            from mmdata import export
 
-        exported = export(result.dataset, export_format, export_dir, _store())  # the version just written (or unchanged)
+            # the version just written (or unchanged)
+            exported = export(result.dataset, export_format, export_dir, _store(), progress=progress)
     if as_json:
         from dataclasses import asdict
 

@@ -17,6 +17,7 @@ import duckdb
 
 from mmdata.errors import InputError, MmdataError
 from mmdata.mix.spec import MixSpec, Source
+from mmdata.progress import ProgressCallback, silent
 from mmdata.store.versions import VersionRef, resolve
 
 
@@ -39,7 +40,7 @@ def _texts(field: str) -> str:
     return f"array_to_string(list_transform(list_filter(chat, lambda t: {roles}), lambda t: t.content), ' ')"
 
 
-def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec) -> list[SourcePlan]:
+def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec, progress: ProgressCallback = silent) -> list[SourcePlan]:
     """One temp table ``cand`` of every source's matching records, filtered and deduplicated."""
     plans, selects = [], []
     for index, source in enumerate(spec.sources):
@@ -81,11 +82,11 @@ def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec) -> list[Sourc
     if spec.max_turns:
         _remove(con, plans, "max_turns", f"turns > {int(spec.max_turns)}")
     if spec.max_tokens:
-        _too_long(con, plans, spec)
+        _too_long(con, plans, spec, progress=progress)
     if spec.dedupe:
         _remove_ranked(con, plans, "dedupe", "norm")
     if spec.near:
-        near_dedupe(con, plans, spec.near)
+        near_dedupe(con, plans, spec.near, progress=progress)
     for i, available in con.execute("SELECT src, count(*) FROM cand GROUP BY src").fetchall():
         plans[i].available = available
     return plans
@@ -123,7 +124,7 @@ def load_tokenizer(path: str):
     return Tokenizer.from_file(str(file))
 
 
-def _too_long(con, plans, spec: MixSpec, batch: int = 20000) -> None:
+def _too_long(con, plans, spec: MixSpec, batch: int = 20000, progress: ProgressCallback = silent) -> None:
     """Drop conversations over ``max_tokens`` on either language side."""
     import pyarrow as pa
 
@@ -131,7 +132,11 @@ def _too_long(con, plans, spec: MixSpec, batch: int = 20000) -> None:
     over: list[tuple[int, str]] = []
     sides = {"en": "t.content", "ms": "coalesce(t.content_ms, '')"}
     columns = ", ".join(f"array_to_string(list_transform(chat, lambda t: {c}), ' ') AS {k}" for k, c in sides.items())
+    (total,), done = con.execute("SELECT count(*) FROM cand").fetchone(), 0
+    progress("counting tokens", 0, total)
     for chunk in con.execute(f"SELECT src, id, {columns} FROM {_CANDIDATE_ROWS}").to_arrow_reader(batch):
+        done += chunk.num_rows
+        progress("counting tokens", done, total, f"{len(over):,} too long")
         lengths = [[len(e.ids) for e in tokenizer.encode_batch(chunk.column(k).to_pylist())] for k in sides]
         for src, record_id, *sizes in zip(chunk.column("src").to_pylist(), chunk.column("id").to_pylist(), *lengths):
             if max(sizes) > spec.max_tokens:
@@ -163,7 +168,7 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def near_dedupe(con, plans, near: dict, batch: int = 20000) -> None:
+def near_dedupe(con, plans, near: dict, batch: int = 20000, progress: ProgressCallback = silent) -> None:
     """Drop rows whose text is a near-duplicate of an earlier one (earlier sources win, then lower ids).
 
     MinHash signatures of word 3-grams (datasketch) go through an LSH index at ``threshold``;
@@ -176,6 +181,8 @@ def near_dedupe(con, plans, near: dict, batch: int = 20000) -> None:
     text = " || ' ' || ".join(_texts(f) for f in near.get("fields", ["chat"]))
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     dropped: list[tuple[int, str]] = []
+    (total,), done = con.execute("SELECT count(*) FROM cand").fetchone(), 0
+    progress("near-dedupe", 0, total)
     reader = con.execute(f"SELECT src, id, lower({text}) AS t FROM {_CANDIDATE_ROWS} ORDER BY src, id").to_arrow_reader(batch)
     for chunk in reader:
         sources, ids, texts = chunk.column("src").to_pylist(), chunk.column("id").to_pylist(), chunk.column("t").to_pylist()
@@ -188,6 +195,8 @@ def near_dedupe(con, plans, near: dict, batch: int = 20000) -> None:
                 dropped.append((src, record_id))
             else:
                 lsh.insert(f"{src}:{record_id}", signature, check_duplication=False)
+        done += len(ids)
+        progress("near-dedupe", done, total, f"{len(dropped):,} near copies")
     con.register("near_dropped", pa.table({"src": [d[0] for d in dropped], "id": [d[1] for d in dropped]}))
     _remove(con, plans, "near_dedupe", "(src, id) IN (SELECT (src, id) FROM near_dropped)")
 

@@ -136,8 +136,14 @@ def test_near_dedupe_drops_close_texts(sources, tmp_path):
                for i, text in enumerate([base, base + " today", "a completely different answer about nasi lemak and teh tarik",
                                          base.replace("quick", "quick,")])]
     import_(write_jsonl(path, rows_in), "n", sources)
-    result = mix(spec(tmp_path, "name: nd\ndedupe: {near: {threshold: 0.7, fields: [assistant]}}\nsources:\n  - {dataset: n}\n"), sources)
+    heard = []
+    result = mix(spec(tmp_path, "name: nd\ndedupe: {near: {threshold: 0.7, fields: [assistant]}}\nsources:\n  - {dataset: n}\n"),
+                 sources, progress=lambda task, done, total=None, note=None: heard.append((task, done, total, note)))
     assert result.plan[0]["removed"] == {"near_dedupe": 2} and result.rows == 2
+    # every phase is heard starting and ending; near-dedupe row by row, with its running count
+    assert [h[:3] for h in heard if h[0] == "near-dedupe"][-1] == ("near-dedupe", 4, 4)
+    assert heard[-1] == ("report", 1, 1, None) and ("near-dedupe", 4, 4, "2 near copies") in heard
+    assert {t for t, *_ in heard} >= {"selecting candidates", "writing the mixture", "committing", "report"}
 
 
 def test_split_never_leaks_shared_media(sources, tmp_path):
