@@ -87,8 +87,8 @@ def apply_languages(picked: pl.DataFrame, spec: MixSpec, plans) -> pl.DataFrame:
                 parts.append(rows.with_columns(pl.lit(language).alias("language")))
         else:
             share = policy["mix"].get("ms", 0) / max(sum(policy["mix"].values()), 1e-9)
-            draw = mix64(part["k_lo"].to_numpy() ^ salt(spec.seed, "language") ^ mix64(part["copy"].to_numpy()))
-            malay = pl.Series((_fraction(draw) < share) & part["has_malay"].to_numpy())
+            hashes = mix64(part["k_lo"].to_numpy() ^ salt(spec.seed, "language") ^ mix64(part["copy"].to_numpy()))
+            malay = pl.Series((_fraction(hashes) < share) & part["has_malay"].to_numpy())
             parts.append(part.with_columns(pl.when(malay).then(pl.lit("ms")).otherwise(pl.lit("en")).alias("language")))
     return pl.concat(parts) if parts else picked.with_columns(pl.lit("en").alias("language"))
 
