@@ -48,6 +48,20 @@ def source_frame(n: int, tag: str, duplicate_every: int) -> pl.DataFrame:
     ).drop("i", "t")
 
 
+class Phases:
+    """A progress callback that times each phase of the mix, from its first report to its last."""
+
+    def __init__(self):
+        self.spans: dict[str, list[float]] = {}
+
+    def __call__(self, task, done, total=None, note=None):
+        now = time.perf_counter()
+        self.spans.setdefault(task, [now, now])[1] = now
+
+    def __str__(self):
+        return ", ".join(f"{task} {end - begin:.2f} s" for task, (begin, end) in self.spans.items())
+
+
 def polars_pipeline(files: dict[str, list[str]], weights: dict[str, int], out: Path, seed: int) -> int:
     """The same mixture by hand: dedupe, weights, per-record language, write."""
     frames = []
@@ -137,14 +151,15 @@ def main(n: int, rounds: int = 3) -> None:
             spec = tmp / f"spec{round_}.yaml"
             spec.write_text(f"name: mixed{round_}\nseed: 1\nlanguage: {{mix: {{ms: 0.5, en: 0.5}}}}\ndedupe: {{exact: [chat]}}\n"
                             "sources:\n  - {dataset: a, weight: 5}\n  - {dataset: b, weight: 3}\n  - {dataset: c, weight: 2}\n")
+            phases = Phases()
             start = time.perf_counter()
-            result = mix(spec, store)
+            result = mix(spec, store, progress=phases)
             ours.append(time.perf_counter() - start)
             start = time.perf_counter()
             rows = polars_pipeline(files, {"a": 5, "b": 3, "c": 2}, tmp / f"polars{round_}.parquet", seed=1)
             theirs.append(time.perf_counter() - start)
             print(f"  round {round_ + 1}: mmdata mix {ours[-1]:.2f} s ({result.rows:,} rows) | polars {theirs[-1]:.2f} s ({rows:,} rows) "
-                  f"| ratio {ours[-1] / theirs[-1]:.2f}")
+                  f"| ratio {ours[-1] / theirs[-1]:.2f}\n    mmdata's phases: {phases}")
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         ours_s, theirs_s = statistics.median(ours), statistics.median(theirs)
         print(f"median: mmdata mix {ours_s:.2f} s (versioned + report) | polars by hand {theirs_s:.2f} s "

@@ -54,6 +54,7 @@ def commit_staged(
     copy; the caller deletes it when no version was made.
     """
     result = CommitResult()
+    progress("committing", 0, 1)
     with store.transaction(wait) as con:
         _prepare(con, dataset, record_kind, staged.get("records"), unique_keys)
         _upsert(con, dataset, result, replace, adopt=staged["records"] if adopt and replace and unique_keys else None)
