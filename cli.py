@@ -234,7 +234,8 @@ def mix(
 
         return print_json({**asdict(result), "export": exported})
     table("plan", [{**p, "removed": p["removed"] or "-"} for p in result.plan],
-          ["source", "mode", "amount", "language", "loaded", "matched", "available", "planned", "removed"])
+          ["source", "mode", "amount", "language", "loaded", "matched", "available", "planned", "removed", "rows_en", "rows_ms"]
+          + (["tokens"] if dry_run else []))
     if result.report:
         report = result.report
         table("achieved share by source (from the written rows)", report["by_source"])

@@ -33,7 +33,9 @@ def _output_file(store: Store, name: str, journal) -> tuple[Path, bool]:
 
 def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool = False, wait: float | None = None,
         plot_dir: str | Path | None = None, progress: ProgressCallback = silent) -> MixResult:
-    """Build the mixture ``spec_path`` describes; ``dry_run`` only plans it (rows per source, nothing written).
+    """Build the mixture ``spec_path`` describes; ``dry_run`` only plans it: the same selection, with
+    rows per source and language and the tokens they hold (exact with the spec's ``tokenizer``, else
+    estimated at 4 characters a token), and nothing written.
 
     ``plot_dir`` gets PNG charts of the report; ``progress`` hears each phase (and the token count
     and near-dedupe row by row). Sources named without a version are resolved now and recorded in the lineage with the spec's
@@ -43,8 +45,8 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
     >>> result = mix("specs/mixes/stage2.yaml")
     >>> result.report["by_source"]
     """
-    from mmdata.mix.build import candidates, finish, load_candidates, plan_sizes
-    from mmdata.mix.keys import apply_languages, apply_split, draw
+    from mmdata.mix.build import candidates, expected_tokens, finish, load_candidates, plan_sizes
+    from mmdata.mix.keys import apply_languages, apply_split, draw, rows_by_language
     from mmdata.mix.report import mixture_report
     from mmdata.mix.spec import load_spec
     from mmdata.store.commit import commit_staged
@@ -59,20 +61,26 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
         plans = load_candidates(con, spec, progress)
         plan_sizes(spec, plans)
         progress("selecting candidates", 1, 1)
+        # The selection itself is cheap (a key table), so a dry run makes it too: its numbers are exact.
+        rows = apply_split(con, apply_languages(draw(candidates(con, spec), spec, plans), spec, plans), spec)
         result.plan = [{"source": str(p.ref), "line": p.source.line, "mode": p.source.mode, "amount": p.source.amount,
                         "language": p.language, "loaded": p.loaded, "matched": p.matched, "available": p.available,
-                        "planned": p.planned, "removed": p.removed} for p in plans]
+                        "planned": p.planned, "removed": p.removed, **rows_by_language(rows, i)} for i, p in enumerate(plans)]
         if dry_run:
-            result.message = f"dry run: {sum(p.planned for p in plans)} records planned from {len(plans)} sources"
+            progress("counting tokens", 0, 1)
+            tokens, counted_by = expected_tokens(con, spec, rows)
+            progress("counting tokens", 1, 1)
+            for i, row in enumerate(result.plan):
+                row["tokens"] = tokens.get(i, 0)
+            combine = f"; combine adds up to {spec.combine['rows']} rows when written" if spec.combine else ""
+            result.message = (f"dry run: {rows.height} rows ({sum(p.planned for p in plans)} records) from {len(plans)} sources, "
+                              f"{sum(tokens.values()):,} tokens ({counted_by}){combine}; nothing written")
             return result
         progress("writing the mixture", 0, 1)
-        rows = apply_split(con, apply_languages(draw(candidates(con, spec), spec, plans), spec, plans), spec)
         journal = RunJournal(store.runs, "mix", arrow_schema("conversation"))
         out, in_data_path = _output_file(store, spec.name, journal)
         result.rows, unique = finish(con, spec, plans, rows, out)
         progress("writing the mixture", 1, 1)
-        for row in result.plan:  # removals found while applying the language policy
-            row["removed"] = next(p.removed for p in plans if str(p.ref) == row["source"])
     lineage = Lineage("mix", {"spec": str(spec_path), "spec_hash": spec.hash, "seed": spec.seed},
                       parents=[str(p.ref) for p in plans],
                       inputs=[{"path": str(spec_path), "sha256": spec.hash, "spec": spec.text}])

@@ -145,6 +145,26 @@ def _too_long(con, plans, spec: MixSpec, batch: int = 20000, progress: ProgressC
     _remove(con, plans, "max_tokens", "(src, id) IN (SELECT (src, id) FROM too_long)")
 
 
+def expected_tokens(con, spec: MixSpec, rows, batch: int = 20000) -> tuple[dict[int, int], str]:
+    """Tokens per source in the drawn ``rows``, each in its language, and how they were counted:
+    with the spec's tokenizer, or estimated at 4 characters a token without one."""
+    text = "array_to_string(list_transform(s.chat, lambda t: CASE r.language WHEN 'ms' THEN t.content_ms ELSE t.content END), ' ')"
+    con.register("drawn", rows.select("src", "id", "language").to_arrow())
+    try:
+        joined = "FROM drawn r JOIN src_rows s ON s.src = r.src AND s.id = r.id"
+        if not spec.tokenizer:
+            sums = con.execute(f"SELECT r.src, sum(len({text})) {joined} GROUP BY r.src").fetchall()
+            return {src: round((chars or 0) / 4) for src, chars in sums}, "estimated at 4 characters a token"
+        tokenizer, tokens = load_tokenizer(spec.tokenizer), {}
+        for chunk in con.execute(f"SELECT r.src, {text} AS t {joined}").to_arrow_reader(batch):
+            sizes = [len(e.ids) for e in tokenizer.encode_batch([t or "" for t in chunk.column("t").to_pylist()])]
+            for src, size in zip(chunk.column("src").to_pylist(), sizes):
+                tokens[src] = tokens.get(src, 0) + size
+        return tokens, f"counted with {spec.tokenizer}"
+    finally:
+        con.unregister("drawn")
+
+
 def _redrawn_chat(spec: MixSpec) -> str:
     """SQL for ``chat`` with the first user turn's question of the kinds in ``instructions`` replaced by
     one drawn from the pool (per row, seeded), in the row's language; the leading placeholders stay."""

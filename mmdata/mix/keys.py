@@ -93,6 +93,12 @@ def apply_languages(picked: pl.DataFrame, spec: MixSpec, plans) -> pl.DataFrame:
     return pl.concat(parts) if parts else picked.with_columns(pl.lit("en").alias("language"))
 
 
+def rows_by_language(rows: pl.DataFrame, src: int) -> dict:
+    """``{"rows_en": n, "rows_ms": m}`` for one source's rows."""
+    counts = dict(rows.filter(pl.col("src") == src).group_by("language").len().iter_rows())
+    return {"rows_en": counts.get("en", 0), "rows_ms": counts.get("ms", 0)}
+
+
 def apply_split(con, rows: pl.DataFrame, spec: MixSpec) -> pl.DataFrame:
     """Add ``split``: whole groups (rows sharing media, a source recording, or a record id) go to
     ``test`` with probability ``split.test``."""

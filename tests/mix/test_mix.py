@@ -113,6 +113,7 @@ def test_language_policies(sources, tmp_path):
     languages = [(r["extra"]["mix_source"], r["extra"]["language"]) for r in rows(sources, "l")]
     assert languages.count(("a@1", "en")) == languages.count(("a@1", "ms")) == 10
     assert languages.count(("c@1", "ms")) == 0 and both.plan[1]["removed"] == {"no_malay": 4}
+    assert [(p["rows_en"], p["rows_ms"]) for p in both.plan] == [(10, 10), (4, 0)]  # the plan says it before writing
     for r in rows(sources, "l"):
         assert all("content_ms" not in t or t["content_ms"] is None for t in r["chat"])  # one language per row
         if r["extra"]["language"] == "ms":
@@ -120,6 +121,7 @@ def test_language_policies(sources, tmp_path):
     mixed = mix(spec(tmp_path, "name: l2\nseed: 5\nlanguage: {mix: {ms: 0.5, en: 0.5}}\nsources:\n  - {dataset: a}\n"), sources)
     counts = {r["value"]: r["rows"] for r in mixed.report["by_language"]}
     assert sum(counts.values()) == 10 and 2 <= counts.get("ms", 0) <= 8
+    assert (mixed.plan[0]["rows_en"], mixed.plan[0]["rows_ms"]) == (counts.get("en", 0), counts.get("ms", 0))
 
 
 def test_filters_and_exact_dedupe_are_counted(sources, tmp_path):
@@ -182,7 +184,7 @@ def test_report_matches_a_hand_count(sources, tmp_path):
 def test_dry_run_and_command(sources, tmp_path):
     path = spec(tmp_path, "name: d\nsources:\n  - {dataset: a, take: 3}\n")
     planned = mix(path, sources, dry_run=True)
-    assert planned.plan[0]["planned"] == 3 and planned.rows == 0
+    assert planned.plan[0]["planned"] == 3 and planned.plan[0]["rows_en"] == 3 and planned.rows == 0
     with sources.reader() as con:
         assert con.execute("SELECT count(*) FROM lake._versions WHERE dataset = 'd'").fetchone() == (0,)
     out = tmp_path / "export"
@@ -193,6 +195,10 @@ def test_dry_run_and_command(sources, tmp_path):
     for chart in ("lengths.png", "share_by_source.png", "share_by_language_kind.png"):
         assert Image.open(tmp_path / "charts" / chart).size[0] > 300
     assert "d@1: 3 rows from 1 sources" in result.output and len((out / "data.jsonl").read_text().splitlines()) == 3
+    chars = sum(len(" ".join(t["content"] for t in r["chat"])) for r in rows(sources, "d"))  # the rows the dry run foresaw
+    assert planned.plan[0]["tokens"] == round(chars / 4) and "estimated at 4 characters a token" in planned.message
+    shown = CliRunner().invoke(app, ["--store", str(sources.root), "mix", "--spec", str(path), "--dry-run"])
+    assert shown.exit_code == 0 and "tokens" in shown.output and "nothing written" in shown.output
     again = CliRunner().invoke(app, ["--store", str(sources.root), "mix", "--spec", str(path), "--json"])
     assert json.loads(again.output)["version"] is None  # same spec, same sources: nothing new
 
@@ -207,6 +213,9 @@ def test_max_tokens_with_a_tokenizer(sources, tmp_path):
     # The two six-turn records run past 40 tokens on the Malay side (about 9 a turn); the rest fit.
     assert result.plan[0]["removed"] == {"max_tokens": 2} and result.rows == 8
     assert result.report["shape"]["tokens_max"] <= 40
+    dry = mix(spec(tmp_path, f"name: t\nmax_tokens: 40\ntokenizer: {tmp_path}\nsources:\n  - {{dataset: a}}\n"), sources, dry_run=True)
+    by_hand = sum(len(tokenizer.encode(" ".join(t["content"] for t in r["chat"])).ids) for r in rows(sources, "t"))
+    assert dry.plan[0]["tokens"] == by_hand and f"{by_hand:,} tokens (counted with" in dry.message
     with pytest.raises(InputError, match="max_tokens needs a tokenizer"):
         mix(spec(tmp_path, "name: t\nmax_tokens: 40\nsources:\n  - {dataset: a}\n"), sources)
 
