@@ -219,7 +219,7 @@ def mix(
 ):
     """Build a training mixture from a YAML spec: a versioned dataset and a report of what it holds."""
     from mmdata.mix import mix as run
-    from mmdata.render import console, print_json, progress_bar, table
+    from mmdata.render import console, print_json, progress_bar
 
     with progress_bar(not as_json) as progress:
         result = run(spec, _store(), dry_run, wait, plot, progress)
@@ -233,20 +233,45 @@ def mix(
         from dataclasses import asdict
 
         return print_json({**asdict(result), "export": exported})
-    table("plan", [{**p, "removed": p["removed"] or "-"} for p in result.plan],
-          ["source", "mode", "amount", "language", "loaded", "matched", "available", "planned", "removed", "rows_en", "rows_ms"]
-          + (["tokens"] if dry_run else []))
     if result.report:
-        report = result.report
-        table("achieved share by source (from the written rows)", report["by_source"])
-        for name in ("by_kind", "by_language", "by_split"):
-            table(name.replace("_", " "), report[name])
-        table("per record", [report["shape"]])
+        _mixture_tables(result.report)
+    else:
+        _plan_table(result.plan, with_tokens=dry_run)
     console.print(result.message, markup=False)
     for path in result.plots:
         console.print(f"chart: {path}", markup=False)
     if exported:
         console.print(f"exported {exported['records']} records -> {exported['out']} ({export_format})", markup=False)
+
+
+def _plan_table(plan: list[dict], with_tokens: bool = False) -> None:
+    """The plan, narrow enough for 80 columns (``--json`` has every field)."""
+    from mmdata.render import table
+
+    def language(policy) -> str:
+        return policy if isinstance(policy, str) else " / ".join(f"{k} {v:g}" for k, v in policy["mix"].items())
+
+    rows = []
+    for p in plan:
+        removed = {"where": p["loaded"] - p["matched"], **p["removed"]} if p["loaded"] > p["matched"] else p["removed"]
+        rows.append({"source": p["source"], "amount": f"{p['mode']} {p['amount']:g}", "language": language(p["language"]),
+                     "available": p["available"], "planned": p["planned"],
+                     "removed": ", ".join(f"{k} {v}" for k, v in removed.items()) or "-",
+                     "en": p.get("rows_en"), "ms": p.get("rows_ms"), "tokens": p.get("tokens")})
+    table("plan (records per source; rows per language)", rows,
+          ["source", "amount", "language", "available", "planned", "removed", "en", "ms"] + (["tokens"] if with_tokens else []))
+
+
+def _mixture_tables(report: dict) -> None:
+    """A mixture's report as tables: its plan, then what the written rows hold against it."""
+    from mmdata.render import table
+
+    if report.get("plan"):
+        _plan_table(report["plan"])
+    table("achieved share by source (from the written rows)", report["by_source"])
+    for name in ("by_kind", "by_language", "by_split"):
+        table(name.replace("_", " "), report[name])
+    table("per record", [report["shape"]])
 
 
 @app.command()
@@ -384,7 +409,10 @@ def stats(ref: str = typer.Argument(..., help="name, name@N or name@tag."), as_j
     result = run(ref, _store())
     if as_json:
         return print_json(result)
+    mixture = result.pop("mixture", None)
     key_values(result.pop("version"), result)
+    if mixture:
+        _mixture_tables(mixture)
 
 
 @app.command()

@@ -97,10 +97,10 @@ def stats(ref: str, store: Store | str | None = None) -> dict:
             out = fetch_dicts(con, _CONVERSATION_STATS.format(rel=rel))[0]
             out["kinds"] = {r["kind"]: r["n"] for r in fetch_dicts(con, f"SELECT kind, count(*) AS n FROM {rel} GROUP BY kind ORDER BY n DESC")}
             lineage = next(v for v in list_versions(con, version.dataset) if v["version"] == version.version)
-            if lineage["command"] == "mix":  # a mixture: its report, from its rows
+            if lineage["command"] == "mix":  # a mixture: its report, from its rows, against the plan it kept
                 from mmdata.mix.report import mixture_report
 
-                out["mixture"] = mixture_report(con, rel)
+                out["mixture"] = mixture_report(con, rel, (lineage["counts"] or {}).get("plan"))
         elif version.record_kind == "transcript":
             out = fetch_dicts(con, f"""SELECT count(*) AS records, round(sum("end" - start) / 3600, 3) AS hours,
                                  count(text_ms) AS with_text_ms, count(text_en) AS with_text_en,

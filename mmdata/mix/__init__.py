@@ -88,7 +88,7 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
     committed = None
     try:
         committed = commit_staged(store, spec.name, "conversation", {"records": out, "media": None, "rejects": None},
-                                  lineage, journal.run_id, counts={"rows": result.rows}, replace=True, wait=wait,
+                                  lineage, journal.run_id, counts={"rows": result.rows, "plan": result.plan}, replace=True, wait=wait,
                                   unique_keys=unique, adopt=adopt, progress=progress)
     finally:
         if in_data_path and not (adopt and committed and committed.version):
@@ -100,11 +100,7 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
         from mmdata.store.versions import resolve
 
         written = resolve(con, spec.name)
-        planned = {}
-        for p in plans:
-            languages = 2 if p.language == "both" else 1
-            planned[str(p.ref)] = p.planned * languages
-        result.report = mixture_report(con, written.relation, planned, spec.tokenizer)
+        result.report = mixture_report(con, written.relation, result.plan, spec.tokenizer)
         if plot_dir is not None:
             from mmdata.mix.plot import plot_report
 

@@ -5,9 +5,31 @@ from __future__ import annotations
 from mmdata.store.lake import fetch_dicts
 
 
-def mixture_report(con, relation: str, planned: dict | None = None, tokenizer: str | None = None) -> dict:
-    """Shares by source, kind, language and split; per-record shape (tokens too, given a tokenizer).
-    ``planned``: source -> planned rows."""
+def planned_rows(plan: list[dict]) -> tuple[dict, dict]:
+    """Rows the spec asks for, by source and by language: each source's planned records under its
+    language policy (``both``: one row per language; ``mix``: split by its shares). Set against the
+    achieved rows, this shows e.g. Malay asked for but missing from the records."""
+    by_source: dict[str, float] = {}
+    by_language: dict[str, float] = {}
+    for row in plan:
+        policy, records = row["language"], row["planned"]
+        if policy == "both":
+            asked = {"en": records, "ms": records}
+        elif isinstance(policy, str):
+            asked = {policy: records}
+        else:
+            total = sum(policy["mix"].values()) or 1
+            asked = {language: records * share / total for language, share in policy["mix"].items()}
+        by_source[row["source"]] = by_source.get(row["source"], 0) + sum(asked.values())
+        for language, rows in asked.items():
+            by_language[language] = by_language.get(language, 0) + rows
+    return by_source, by_language
+
+
+def mixture_report(con, relation: str, plan: list[dict] | None = None, tokenizer: str | None = None) -> dict:
+    """Shares by source, kind, language and split, set against the ``plan`` (``mix``'s per-source
+    plan, kept in the version's lineage) where there is one; per-record shape (tokens too, given a
+    tokenizer); the plan itself, with the rows each filter removed."""
     # One scan for every share: the JSON fields are read once, grouped four ways.
     tally = fetch_dicts(con, f"""
         SELECT mix_source, kind, language, split, GROUPING(mix_source, kind, language, split) AS g, count(*) AS rows
@@ -22,12 +44,13 @@ def mixture_report(con, relation: str, planned: dict | None = None, tokenizer: s
                       key=lambda row: (row["value"] is None, row["value"] or ""))
         return [{**row, "share": round(row["rows"] / total, 4) if total else 0.0} for row in rows]
 
-    by_source = shares("mix_source")
-    if planned:
-        planned_total = sum(planned.values()) or 1
-        for row in by_source:
-            row["planned_rows"] = planned.get(row["value"], 0)
-            row["planned_share"] = round(row["planned_rows"] / planned_total, 4)
+    by_source, by_language = shares("mix_source"), shares("language")
+    if plan:
+        for rows, planned in zip((by_source, by_language), planned_rows(plan)):
+            planned_total = sum(planned.values()) or 1
+            for row in rows:
+                row["planned_rows"] = round(planned.get(row["value"], 0))
+                row["planned_share"] = round(planned.get(row["value"], 0) / planned_total, 4)
     # One scan for the shape too; characters per turn = all characters / turns that have text.
     shape = fetch_dicts(con, f"""
         SELECT round(avg(len(chat)), 2) AS turns_mean, max(len(chat)) AS turns_max,
@@ -45,5 +68,5 @@ def mixture_report(con, relation: str, planned: dict | None = None, tokenizer: s
             counts += [len(e.ids) for e in encoder.encode_batch(chunk.column("text").to_pylist())]
         shape["tokens_mean"] = round(sum(counts) / len(counts), 2) if counts else None
         shape["tokens_max"] = max(counts, default=None)
-    return {"rows": total, "by_source": by_source, "by_kind": shares("kind"), "by_language": shares("language"),
-            "by_split": shares("split"), "shape": shape}
+    return {"rows": total, "by_source": by_source, "by_kind": shares("kind"), "by_language": by_language,
+            "by_split": shares("split"), "shape": shape, "plan": plan or []}

@@ -178,7 +178,25 @@ def test_report_matches_a_hand_count(sources, tmp_path):
     assert kinds == {"multi-image": sum(r["kind"] == "multi-image" for r in written), "text": 2}
     images = sum(len(r["images"] or []) for r in written) / len(written)
     assert result.report["shape"]["images_mean"] == pytest.approx(images, abs=1e-3)
-    assert stats("h", sources)["mixture"]["rows"] == len(written)  # stats on a mixture gives its report
+    assert stats("h", sources)["mixture"] == result.report  # stats on a mixture gives its report, plan included
+    turns = [len(r["chat"]) for r in written]
+    assert result.report["shape"]["turns_mean"] == pytest.approx(sum(turns) / len(turns), abs=0.01)
+    chars = [len(t["content"]) for r in written for t in r["chat"]]
+    assert result.report["shape"]["chars_per_turn_mean"] == pytest.approx(sum(chars) / len(chars), abs=0.1)
+
+
+def test_report_sets_planned_against_achieved_and_keeps_the_removals(sources, tmp_path):
+    # Mostly Malay asked of every source; c has no Malay side, so the achieved Malay share falls short.
+    result = mix(spec(tmp_path, "name: p\nseed: 4\ndedupe: {exact: [assistant]}\nlanguage: {mix: {ms: 0.9, en: 0.1}}\n"
+                                "sources:\n  - {dataset: a}\n  - {dataset: c}\n"), sources)
+    written = rows(sources, "p")
+    languages = {r["value"]: r for r in result.report["by_language"]}
+    achieved_ms = sum(r["extra"]["language"] == "ms" for r in written)
+    assert languages["ms"]["rows"] == achieved_ms and languages["ms"]["planned_rows"] == round((10 + 3) * 0.9)
+    assert languages["ms"]["planned_share"] == 0.9 and languages["ms"]["share"] == round(achieved_ms / len(written), 4) <= 10 / 13
+    assert result.report["plan"][1]["removed"] == {"dedupe": 1}  # c's records 0 and 3 repeat an answer
+    shown = CliRunner().invoke(app, ["--store", str(sources.root), "stats", "p"])
+    assert shown.exit_code == 0 and "planned_share" in shown.output and "dedupe" in shown.output
 
 
 def test_dry_run_and_command(sources, tmp_path):
