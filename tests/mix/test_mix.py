@@ -311,3 +311,41 @@ def test_rerun_adopts_no_second_file_and_same_dataset_twice_keeps_both_rows(sour
     assert again.version is None and "unchanged" in again.message
     assert sorted((sources.root / "data" / "main" / "r").glob("*.parquet")) == files  # the unused file was removed
     assert len(rows(sources, "r")) == 8
+
+
+def test_shipped_specs_load_and_the_reference_recipe_runs(store, tmp_path):
+    from pathlib import Path
+
+    from mmdata.history import tag
+    from mmdata.mix.spec import load_spec
+
+    shipped = sorted((Path(__file__).resolve().parents[2] / "specs" / "mixes").glob("*.yaml"))
+    assert len(shipped) >= 2 and all(load_spec(path).sources for path in shipped)
+    reference = next(path for path in shipped if path.name == "reference-stage2.yaml")
+    # The reference recipe's six datasets, tiny, each tagged stable as the spec names them.
+    root = tmp_path / "in"
+    make_png(root / "p0.png", colour=(200, 10, 10))
+    make_png(root / "p1.png", colour=(10, 200, 10))
+    make_wav(root / "w0.wav", 0.3, 300)
+    make_wav(root / "w1.wav", 0.3, 500)
+    turn = lambda role, en, ms: {"role": role, "content": en, "content_ms": ms}  # noqa: E731
+    shapes = {"audio_instruct": ("audio-instruction", [], ["w0.wav"], "<audio>\nWhat is said?"),
+              "visual_ctx": ("visual-context", ["p0.png"], [], "<image>\nWhere is this?"),
+              "multi_image": ("multi-image", ["p0.png", "p1.png"], [], "<image>\n<image>\nHow are they linked?"),
+              "multi_audio": ("multi-audio", [], ["w0.wav", "w1.wav"], "<audio>\n<audio>\nCompare audio 1 and audio 2."),
+              "image_audio": ("image-audio", ["p1.png"], ["w1.wav"], "<image>\n<audio>\nDoes the sound fit picture 1?"),
+              "llava_instruct_ms": ("visual-context", ["p1.png"], [], "<image>\nDescribe it.")}
+    for name, (kind, images, audios, question) in shapes.items():
+        records = [{"kind": kind, "images": images, "audios": audios,
+                    "chat": [turn("user", f"{question} ({name} {i})", f"{question} ({name} {i}) ms"),
+                             turn("assistant", f"Answer {name} {i}.", f"Jawapan {name} {i}.")]} for i in range(6)]
+        import_(write_jsonl(root / f"{name}.jsonl", records), name, store, format="mmdata")
+        tag(f"{name}@1", "stable", store)
+    small = tmp_path / "stage2.yaml"
+    small.write_text(reference.read_text().replace("rows: 20000", "rows: 3"))
+    result = mix(small, store)
+    assert result.rows > 0 and {r["value"] for r in result.report["by_source"]} >= {"audio_instruct@1", "combine"}
+    assert result.plan[-1]["planned"] == round(6 * 0.3) and result.plan[-1]["rows_ms"] == result.plan[-1]["rows_en"]
+    from mmdata.validation import validate
+
+    assert validate("stage2", store).ok
