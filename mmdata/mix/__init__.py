@@ -38,12 +38,13 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
     estimated at 4 characters a token), and nothing written.
 
     ``plot_dir`` gets PNG charts of the report; ``progress`` hears each phase (and the token count
-    and near-dedupe row by row). Sources named without a version are resolved now and recorded in the lineage with the spec's
-    content hash, so the mixture can be rebuilt exactly. The same spec on the same source versions
-    gives the same record ids in the same order (``extra.mix_index``) on any machine.
+    and near-dedupe row by row). Sources named without a version are resolved now and recorded in
+    the lineage with the spec's content hash, so the mixture can be rebuilt exactly. The same spec
+    on the same source versions gives the same record ids in the same order (``extra.mix_index``)
+    on any machine.
 
-    >>> result = mix("specs/mixes/stage2.yaml")
-    >>> result.report["by_source"]
+    >>> result = mix("specs/mixes/demo.yaml", dry_run=True)
+    >>> [(p["source"], p["rows_en"], p["rows_ms"], p["tokens"]) for p in result.plan]
     """
     from mmdata.mix.build import candidates, expected_tokens, finish, load_candidates, plan_sizes
     from mmdata.mix.keys import apply_languages, apply_split, draw, rows_by_language
