@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmdata.errors import InputError
 from mmdata.progress import ProgressCallback, silent
 from mmdata.store.lake import Store
 from mmdata.store.versions import Lineage
@@ -29,6 +30,13 @@ def _output_file(store: Store, name: str, journal) -> tuple[Path, bool]:
     folder = Path(store.data_path) / "main" / name
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"mix-{journal.run_id}.parquet", True
+
+
+def _why_empty(plan: dict) -> str:
+    removed = {"where": plan["loaded"] - plan["matched"], **plan["removed"]}
+    dropped = ", ".join(f"{name} {n}" for name, n in removed.items() if n)
+    return (f"{plan['source']} has {plan['available']} of {plan['loaded']} rows after filters"
+            + (f" ({dropped} removed)" if dropped else "") + f", {plan['planned']} planned")
 
 
 def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool = False, wait: float | None = None,
@@ -77,6 +85,9 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
             result.message = (f"dry run: {rows.height} rows ({sum(p.planned for p in plans)} records) from {len(plans)} sources, "
                               f"{sum(tokens.values()):,} tokens ({counted_by}){combine}; nothing written")
             return result
+        if not rows.height:
+            raise InputError(f"{spec.path}: the mixture would be empty: " + "; ".join(_why_empty(row) for row in result.plan)
+                             + " (mmdata mix --dry-run shows the plan)")
         progress("writing the mixture", 0, 1)
         journal = RunJournal(store.runs, "mix", arrow_schema("conversation"))
         out, in_data_path = _output_file(store, spec.name, journal)

@@ -261,6 +261,10 @@ def plan_sizes(spec: MixSpec, plans: list[SourcePlan]) -> None:
         if room < 0:
             raise InputError(f"{spec.path}: size {spec.size} is smaller than the {fixed} rows the take/fraction/repeat sources give")
     else:  # the largest mixture the weights allow without repeating a row
+        for plan in weighted:
+            if not plan.available:
+                raise InputError(f"{spec.path}:{plan.source.line}: {plan.ref} has no rows after filters, so no mixture "
+                                 f"can give it weight {plan.source.amount:g}; drop it, loosen its filters, or set a size")
         room = min(math.floor(p.available * total_weight / p.source.amount) for p in weighted)
     for plan in weighted:
         plan.planned = round(room * plan.source.amount / total_weight)
