@@ -32,6 +32,17 @@ def _output_file(store: Store, name: str, journal) -> tuple[Path, bool]:
     return folder / f"mix-{journal.run_id}.parquet", True
 
 
+def _check_target(con, spec) -> None:
+    """A mixture replaces all the rows of the dataset it is named after: refuse a name that holds
+    anything but an earlier mixture (a source's rows would be lost from its latest version)."""
+    from mmdata.store.versions import list_versions
+
+    versions = list_versions(con, spec.name)
+    if versions and versions[-1]["command"] != "mix":
+        raise InputError(f"{spec.path}: name: {spec.name} already holds rows made by `{versions[-1]['command']}` "
+                         f"({spec.name}@{versions[-1]['version']}); a mixture replaces its dataset's rows, so give it another name")
+
+
 def _why_empty(plan: dict) -> str:
     removed = {"where": plan["loaded"] - plan["matched"], **plan["removed"]}
     dropped = ", ".join(f"{name} {n}" for name, n in removed.items() if n)
@@ -66,6 +77,7 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
     spec = load_spec(spec_path)
     result = MixResult(spec.name)
     with store.reader() as con:
+        _check_target(con, spec)
         progress("selecting candidates", 0, 1)
         plans = load_candidates(con, spec, progress)
         plan_sizes(spec, plans)

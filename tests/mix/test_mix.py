@@ -94,6 +94,8 @@ def test_weights_share_and_errors_say_how_short(sources, tmp_path):
         mix(spec(tmp_path, "name: w\nsources:\n  - {dataset: a, take: 12}\n"), sources)
     with pytest.raises(InputError, match=r"spec.yaml:3: a@1 has no rows after filters, so no mixture can give it weight 1"):
         mix(spec(tmp_path, "name: w\nsources:\n  - {dataset: a, where: \"kind = 'none'\", weight: 1}\n  - {dataset: b, weight: 1}\n"), sources)
+    with pytest.raises(InputError, match=r"name: a already holds rows made by `import` \(a@1\); a mixture replaces"):
+        mix(spec(tmp_path, "name: a\nsources:\n  - {dataset: a, take: 3}\n"), sources)
     # Nothing left to write says why, source by source, instead of committing an empty dataset.
     with pytest.raises(InputError, match=r"mixture would be empty: c@1 has 4 of 4 rows after filters \(no_malay 4 removed\)"):
         mix(spec(tmp_path, "name: w2\nlanguage: ms\nsources:\n  - {dataset: c}\n"), sources)
