@@ -38,29 +38,51 @@ def join(parts: list[dict]) -> dict:
 
 
 def combine_rows(con, spec, full_rows: str) -> int:
-    """Register ``spec.combine["rows"]`` rows joined from the mixture's rows (the query ``full_rows``) as
-    ``combined_rows``; how many were made."""
+    """Register up to ``spec.combine["rows"]`` rows joined from the mixture's rows (the query
+    ``full_rows``) as ``combined_rows``; how many were made.
+
+    Each (language, split) group takes its turn; each kind's parts are walked in a seeded order, one
+    cursor per list, and a combination already made is not made twice (small pools give fewer rows).
+    """
     wanted = int(spec.combine["rows"])
     low, high = spec.combine.get("parts", [2, 4])
     rng = random.Random(f"combine:{spec.seed}")
     groups: dict[tuple, dict[str, list]] = {}
-    result = con.execute(f"""SELECT id, copy, kind, language, split, to_json(chat)::VARCHAR AS chat, images, audios FROM ({full_rows})
-                             ORDER BY md5(id || ':' || copy || ':' || language || ':combine:{spec.seed}')""")
+
+    def draw(alias: str) -> str:
+        return f"md5({alias}.id || ':' || {alias}.copy || ':' || {alias}.language || ':combine:{spec.seed}')"
+
+    # A list's cursor moves once per row made, so no list is read past `wanted` entries: rank on the
+    # keys first and fetch only those rows, not the whole mixture.
+    result = con.execute(f"""
+        WITH ranked AS (
+            SELECT r.src, r.id, r.copy, r.language FROM rows r JOIN src_rows s ON s.src = r.src AND s.id = r.id
+            QUALIFY row_number() OVER (PARTITION BY r.language, r.split, s.kind ORDER BY {draw('r')}) <= {wanted})
+        SELECT f.id, f.copy, f.kind, f.language, f.split, to_json(f.chat)::VARCHAR AS chat, f.images, f.audios
+        FROM ({full_rows}) f SEMI JOIN ranked k ON f.src = k.src AND f.id = k.id AND f.copy = k.copy AND f.language = k.language
+        ORDER BY {draw('f')}""")
     for record_id, copy, kind, language, split, chat, images, audios in result.fetchall():
         groups.setdefault((language, split), {}).setdefault(kind, []).append(
-            {"id": record_id, "chat": json.loads(chat), "images": images, "audios": audios})
+            {"id": record_id, "copy": copy, "chat": json.loads(chat), "images": images, "audios": audios})
     usable = sorted((key, kinds) for key, kinds in groups.items() if len(kinds) >= low)
-    made = []
-    while usable and len(made) < wanted:
-        (language, split), kinds = usable[len(made) % len(usable)]
+    made, seen, cursors, turn = [], set(), {}, 0
+    while usable and len(made) < wanted and turn < 4 * wanted:  # bounded: small pools run out of new combinations
+        (language, split), kinds = usable[turn % len(usable)]
+        turn += 1
         k = rng.randint(low, min(high, len(kinds)))
-        chosen = rng.sample(sorted(kinds), k)
-        parts = [kinds[kind][len(made) % len(kinds[kind])] for kind in chosen]
+        parts = []
+        for kind in rng.sample(sorted(kinds), k):
+            at = cursors.get((language, split, kind), 0)
+            cursors[(language, split, kind)] = at + 1
+            parts.append(kinds[kind][at % len(kinds[kind])])
+        identity = f"combined:{language}:{split}:" + "+".join(f"{p['id']}.{p['copy']}" for p in parts)
+        if identity in seen:
+            continue
+        seen.add(identity)
         joined = join(parts)
         made.append({"kind": "combined", "context": None, "chat": joined["chat"], "images": joined["images"],
                      "audios": joined["audios"], "generation": None, "source": [p["id"] for p in parts], "extra": None,
-                     "src": -1, "copy": len(made), "language": language, "split": split,
-                     "id": "combined-" + "-".join(p["id"] for p in parts)})
+                     "src": -1, "copy": len(made), "language": language, "split": split, "id": identity})
     if made:
         turn = pa.struct([("role", pa.string()), ("content", pa.string()), ("content_ms", pa.string())])
         schema = pa.schema([("kind", pa.string()), ("context", pa.string()), ("chat", pa.list_(turn)),

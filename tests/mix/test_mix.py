@@ -307,6 +307,13 @@ def test_combine_joins_kinds_and_renumbers_media_mentions(sources, tmp_path):
 
     report = validate("cb", sources)
     assert report.ok, report.samples
+    # Asking for more combinations than small pools hold makes each at most once, every row distinct.
+    many = mix(spec(tmp_path, "name: cb2\nseed: 3\nlanguage: both\ncombine: {rows: 200, parts: [2, 2]}\n"
+                              "sources:\n  - {dataset: a}\n  - {dataset: b}\n"), sources)
+    made = [r for r in rows(sources, "cb2") if r["kind"] == "combined"]
+    combos = {(r["extra"]["language"], json.dumps(r["chat"])) for r in made}
+    assert 5 < len(made) == len(combos) < 200 and many.rows == 20 + 12 + len(made)
+    assert len({r["id"] for r in rows(sources, "cb2")}) == many.rows
 
 
 def test_rerun_adopts_no_second_file_and_same_dataset_twice_keeps_both_rows(sources, tmp_path):
