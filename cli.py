@@ -214,6 +214,8 @@ def mix(
     export_dir: Optional[Path] = typer.Option(None, "--export", help="Also export the mixture to this new folder."),
     export_format: str = typer.Option("mmtrain", "--format", help="Export format with --export: mmtrain|jsonl|hf|llava|sharegpt."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write PNG charts of the report into this folder."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=0,
+                                          help="Processes for near-dedupe's signatures (default: by size and cores; 0: none)."),
     wait: Optional[float] = WaitOpt,
     as_json: bool = JsonOpt,
 ):
@@ -222,7 +224,7 @@ def mix(
     from mmdata.render import console, print_json, progress_bar
 
     with progress_bar(not as_json) as progress:
-        result = run(spec, _store(), dry_run, wait, plot, progress)
+        result = run(spec, _store(), dry_run, wait, plot, progress, workers)
         exported = None
         if export_dir is not None and not dry_run:
             from mmdata import export

@@ -96,6 +96,7 @@ NEAR = """
 import random, resource, sys, time
 import duckdb
 from mmdata.mix.build import SourcePlan, near_dedupe
+from mmdata.mix.near import default_workers
 n = int(sys.argv[1])
 rng = random.Random(0)
 words = "nasi lemak teh tarik durian kampung pasar malam kuala lumpur penang laksa wau songket batik rumah".split()
@@ -112,21 +113,48 @@ con.execute("CREATE TEMP TABLE cand AS SELECT src, id FROM src_rows")  # the can
 con.execute("DROP TABLE src")
 del texts
 plans = [SourcePlan(None, None)]
+workers = None if sys.argv[2] == "auto" else int(sys.argv[2])
 start = time.perf_counter()
-near_dedupe(con, plans, {"threshold": 0.7, "fields": ["user"]})
+near_dedupe(con, plans, {"threshold": 0.7, "fields": ["user"]}, workers=workers)
 seconds = time.perf_counter() - start
-print(seconds, plans[0].removed.get("near_dedupe", 0), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(seconds, plans[0].removed.get("near_dedupe", 0), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+      default_workers(n) if workers is None else workers)
+"""
+
+
+WORKER = """
+import random, resource, sys
+from mmdata.mix.near import signatures
+rng = random.Random(0)
+words = "nasi lemak teh tarik durian kampung pasar malam kuala lumpur penang laksa wau songket batik rumah".split()
+texts = [" ".join(rng.choice(words) for _ in range(30)) for _ in range(int(sys.argv[1]))]
+for _ in range(3):
+    signatures(texts, 64)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
 def near(n: int) -> None:
+    """Near-dedupe alone, in a fresh process (its peak RSS is the figure), in one process and then
+    with the default worker processes for the signatures: the same rows go either way."""
     import subprocess
 
-    out = subprocess.run([sys.executable, "-c", NEAR, str(n)], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[1]).stdout.split()
-    seconds, removed, rss = float(out[0]), int(out[1]), float(out[2])
-    print(f"near-dedupe of {n:,} short texts (30 words each, 1 in 20 a one-word edit; MinHash 64 perms, LSH at 0.7): {seconds:.1f} s = {n / seconds:,.0f} rows/s, "
-          f"{removed:,} near copies removed, peak RSS {rss:,.0f} MiB (target < 4 GiB: {rss < 4096})")
+    print(f"near-dedupe of {n:,} short texts (30 words each, 1 in 20 a one-word edit; MinHash 64 perms, LSH at 0.7):")
+    runs = []
+    # A worker's own peak, measured in a process doing just what a worker does (RUSAGE_CHILDREN would
+    # count the parent's pages the spawning fork shares for a moment before exec).
+    worker_rss = float(subprocess.run([sys.executable, "-c", WORKER, "20000"], capture_output=True, text=True, check=True,
+                                      cwd=Path(__file__).resolve().parents[1]).stdout)
+    for workers in ("0", "auto"):
+        out = subprocess.run([sys.executable, "-c", NEAR, str(n), workers], capture_output=True, text=True, check=True,
+                             cwd=Path(__file__).resolve().parents[1]).stdout.split()
+        seconds, removed, rss, used = float(out[0]), int(out[1]), float(out[2]), int(out[3])
+        runs.append(seconds)
+        total = rss + used * worker_rss
+        print(f"  {used} worker processes: {seconds:.1f} s = {n / seconds:,.0f} rows/s, {removed:,} near copies removed, "
+              f"peak RSS {rss:,.0f} MiB" + (f" + {used} x {worker_rss:,.0f} MiB per worker" if used else "")
+              + f" (target < 4 GiB: {total < 4096})")
+    print(f"  speed-up from the workers: {runs[0] / runs[1]:.2f}x")
 
 
 def main(n: int, rounds: int = 3) -> None:

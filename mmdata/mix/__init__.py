@@ -51,13 +51,15 @@ def _why_empty(plan: dict) -> str:
 
 
 def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool = False, wait: float | None = None,
-        plot_dir: str | Path | None = None, progress: ProgressCallback = silent) -> MixResult:
+        plot_dir: str | Path | None = None, progress: ProgressCallback = silent, workers: int | None = 0) -> MixResult:
     """Build the mixture ``spec_path`` describes; ``dry_run`` only plans it: the same selection, with
     rows per source and language and the tokens they hold (exact with the spec's ``tokenizer``, else
     estimated at 4 characters a token), and nothing written.
 
     ``plot_dir`` gets PNG charts of the report; ``progress`` hears each phase (and the token count
-    and near-dedupe row by row). Sources named without a version are resolved now and recorded in
+    and near-dedupe row by row). ``workers`` processes compute near-dedupe's signatures (None: by
+    input size and cores; they are spawned, so guard a calling script with
+    ``if __name__ == "__main__":``); the result is the same with any number. Sources named without a version are resolved now and recorded in
     the lineage with the spec's content hash, so the mixture can be rebuilt exactly. The same spec
     on the same source versions gives the same record ids in the same order (``extra.mix_index``)
     on any machine.
@@ -79,7 +81,7 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
     with store.reader() as con:
         _check_target(con, spec)
         progress("selecting candidates", 0, 1)
-        plans = load_candidates(con, spec, progress)
+        plans = load_candidates(con, spec, progress, workers)
         plan_sizes(spec, plans)
         progress("selecting candidates", 1, 1)
         # The selection itself is cheap (a key table), so a dry run makes it too: its numbers are exact.

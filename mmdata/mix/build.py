@@ -40,8 +40,10 @@ def _texts(field: str) -> str:
     return f"array_to_string(list_transform(list_filter(chat, lambda t: {roles}), lambda t: t.content), ' ')"
 
 
-def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec, progress: ProgressCallback = silent) -> list[SourcePlan]:
-    """One temp table ``cand`` of every source's matching records, filtered and deduplicated."""
+def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec, progress: ProgressCallback = silent,
+                    workers: int | None = 0) -> list[SourcePlan]:
+    """One temp table ``cand`` of every source's matching records, filtered and deduplicated
+    (``workers``: see ``near_dedupe``)."""
     plans, selects = [], []
     for index, source in enumerate(spec.sources):
         try:
@@ -86,7 +88,7 @@ def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec, progress: Pro
     if spec.dedupe:
         _remove_ranked(con, plans, "dedupe", "norm")
     if spec.near:
-        near_dedupe(con, plans, spec.near, progress=progress)
+        near_dedupe(con, plans, spec.near, progress=progress, workers=workers)
     for i, available in con.execute("SELECT src, count(*) FROM cand GROUP BY src").fetchall():
         plans[i].available = available
     return plans
@@ -107,7 +109,6 @@ def _single_spaced(column: str) -> str:
     return f"CASE WHEN {needs} THEN regexp_replace({column}, '\\s+', ' ', 'g') ELSE {column} END"
 
 
-_WORDS = re.compile(r"\w+")
 _HAS_MALAY = "len(list_filter(chat, lambda t: t.content_ms IS NULL)) = 0"
 _CANDIDATE_ROWS = "src_rows s SEMI JOIN cand c ON s.src = c.src AND s.id = c.id"
 
@@ -188,35 +189,30 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def near_dedupe(con, plans, near: dict, batch: int = 20000, progress: ProgressCallback = silent) -> None:
-    """Drop rows whose text is a near-duplicate of an earlier one (earlier sources win, then lower ids).
-
-    MinHash signatures of word 3-grams (datasketch) go through an LSH index at ``threshold``;
-    each row is checked against the rows kept before it, then added. Streams in batches.
-    """
+def near_dedupe(con, plans, near: dict, batch: int = 20000, progress: ProgressCallback = silent,
+                workers: int | None = None) -> None:
+    """Drop rows whose text is a near copy of an earlier one (earlier sources win, then lower ids):
+    MinHash LSH at ``near["threshold"]`` (``mmdata.mix.near``), streamed in batches. ``workers``
+    processes compute the signatures; None picks by input size and cores. Workers are spawned, so a
+    script calling this with workers must guard its entry point (``if __name__ == "__main__":``)."""
     import pyarrow as pa
-    from datasketch import MinHash, MinHashLSH
 
-    threshold, num_perm = float(near["threshold"]), int(near.get("num_perm", 64))
+    from mmdata.mix.near import default_workers, near_copies
+
     text = " || ' ' || ".join(_texts(f) for f in near.get("fields", ["chat"]))
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    dropped: list[tuple[int, str]] = []
-    (total,), done = con.execute("SELECT count(*) FROM cand").fetchone(), 0
+    (total,) = con.execute("SELECT count(*) FROM cand").fetchone()
     progress("near-dedupe", 0, total)
     reader = con.execute(f"SELECT src, id, lower({text}) AS t FROM {_CANDIDATE_ROWS} ORDER BY src, id").to_arrow_reader(batch)
-    for chunk in reader:
-        sources, ids, texts = chunk.column("src").to_pylist(), chunk.column("id").to_pylist(), chunk.column("t").to_pylist()
-        shingles = []
-        for t in texts:
-            words = _WORDS.findall(t or "")  # punctuation and spacing do not make a text new
-            shingles.append([" ".join(words[i:i + 3]).encode() for i in range(max(1, len(words) - 2))])
-        for src, record_id, signature in zip(sources, ids, MinHash.bulk(shingles, num_perm=num_perm)):
-            if lsh.query(signature):
-                dropped.append((src, record_id))
-            else:
-                lsh.insert(f"{src}:{record_id}", signature, check_duplication=False)
-        done += len(ids)
-        progress("near-dedupe", done, total, f"{len(dropped):,} near copies")
+    batches = ((list(zip(chunk.column("src").to_pylist(), chunk.column("id").to_pylist())), chunk.column("t").to_pylist())
+               for chunk in reader)
+    done = [0]
+
+    def heard(rows: int, dropped: int) -> None:
+        done[0] += rows
+        progress("near-dedupe", done[0], total, f"{dropped:,} near copies")
+
+    dropped = near_copies(batches, float(near["threshold"]), int(near.get("num_perm", 64)),
+                          default_workers(total) if workers is None else workers, heard)
     con.register("near_dropped", pa.table({"src": [d[0] for d in dropped], "id": [d[1] for d in dropped]}))
     _remove(con, plans, "near_dedupe", "(src, id) IN (SELECT (src, id) FROM near_dropped)")
 

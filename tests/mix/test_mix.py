@@ -154,6 +154,11 @@ def test_near_dedupe_drops_close_texts(sources, tmp_path):
     assert [h[:3] for h in heard if h[0] == "near-dedupe"][-1] == ("near-dedupe", 4, 4)
     assert heard[-1] == ("report", 1, 1, None) and ("near-dedupe", 4, 4, "2 near copies") in heard
     assert {t for t, *_ in heard} >= {"selecting candidates", "writing the mixture", "committing", "report"}
+    # The same through the command with a worker process computing the signatures.
+    path = spec(tmp_path, "name: nd2\ndedupe: {near: {threshold: 0.7, fields: [assistant]}}\nsources:\n  - {dataset: n}\n")
+    shown = CliRunner().invoke(app, ["--store", str(sources.root), "mix", "--spec", str(path), "--workers", "1", "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["plan"][0]["removed"] == {"near_dedupe": 2}
 
 
 def test_split_never_leaks_shared_media(sources, tmp_path):
