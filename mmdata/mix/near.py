@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
+import sys
 from collections import deque
 from typing import Callable, Hashable, Iterable, Iterator
 
@@ -60,7 +61,7 @@ def near_copies(batches: Iterable[tuple[list[Hashable], list[str | None]]], thre
 
 def _signed(batches, num_perm: int, workers: int) -> Iterator[tuple[list, tuple[str, np.ndarray]]]:
     """(keys, signatures) per batch, in order; computed ahead in ``workers`` processes when there are any."""
-    if not workers:
+    if not workers or not _can_spawn():
         for keys, texts in batches:
             yield keys, signatures(texts, num_perm)
         return
@@ -72,11 +73,24 @@ def _signed(batches, num_perm: int, workers: int) -> Iterator[tuple[list, tuple[
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         pending: deque = deque()
         for keys, texts in batches:
-            pending.append((keys, texts, None if serial else pool.submit(signatures, texts, num_perm)))
+            future = None
+            if not serial:
+                try:
+                    future = pool.submit(signatures, texts, num_perm)
+                except BrokenProcessPool:  # a worker failed to start or died: the rest is done here
+                    serial = True
+            pending.append((keys, texts, future))
             while len(pending) > (0 if serial else 2 * workers):  # a few batches ahead, not the whole input
                 serial = yield from _next(pending, num_perm, serial, BrokenProcessPool)
         while pending:
             serial = yield from _next(pending, num_perm, serial, BrokenProcessPool)
+
+
+def _can_spawn() -> bool:
+    """Whether a spawned worker can re-import this program's main module (not so for a script read
+    from standard input, whose workers would fail to start and print why)."""
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    return main is None or os.path.exists(main)
 
 
 def _next(pending: deque, num_perm: int, serial: bool, broken: type):

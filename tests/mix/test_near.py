@@ -36,5 +36,18 @@ def test_signatures_ignore_spacing_and_punctuation_not_case():
     assert not (values[1] == values[3]).all()
 
 
+def test_a_script_read_from_stdin_works_in_one_process(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = ("import sys\nsys.path.insert(0, 'tests/mix')\nfrom test_near import texts, batches\n"
+              "from mmdata.mix.near import near_copies\nvalues = texts(300)\n"
+              "print(near_copies(batches(values), 0.7, workers=1) == near_copies(batches(values), 0.7))\n")
+    out = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "True" and "Traceback" not in out.stderr, out.stderr[-1000:]
+
+
 def test_small_inputs_stay_in_one_process():
     assert default_workers(100) == 0 and default_workers(10**6) >= 0
