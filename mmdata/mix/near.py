@@ -35,7 +35,8 @@ def signatures(texts: list[str | None], num_perm: int) -> tuple[str, np.ndarray]
 
 def default_workers(rows: int) -> int:
     """Worker processes for ``rows`` rows: none for small inputs, else all cores but this one's (at most 4)."""
-    return 0 if rows < PARALLEL_FROM else max(0, min((os.cpu_count() or 1) - 1, 4))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)  # the cores we may use
+    return 0 if rows < PARALLEL_FROM else max(0, min(cores - 1, 4))
 
 
 def near_copies(batches: Iterable[tuple[list[Hashable], list[str | None]]], threshold: float, num_perm: int = 64,
