@@ -1,5 +1,5 @@
 """``python -m mmtrain``: what launchers run (``torchrun -m mmtrain run ...``, ``deepspeed --module mmtrain run ...``)."""
 
-from cli import train_main
+from cli_train import main
 
-train_main()
+main()

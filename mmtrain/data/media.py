@@ -21,26 +21,15 @@ def load_image(path: str, image_processor):
 
 
 def load_audio(path: str) -> np.ndarray:
-    """Any audio file PyAV can decode, as float32 mono samples at 16 kHz."""
-    import av
+    """Any audio file PyAV can decode, as float32 mono samples at 16 kHz (mmdata's decoder, with
+    this package's error)."""
+    from mmdata.audio import load_16k_mono
+    from mmdata.errors import MediaError
 
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise DataError(f"{path}: no audio stream")
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-            chunks = []
-            for frame in container.decode(audio=0):
-                chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
-            chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]  # flush the resampler's tail
-    except DataError:
-        raise
-    except Exception as exc:  # av.error.* and OSError
-        raise DataError(f"{path}: cannot decode audio ({exc})") from exc
-    samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
-    if samples.size == 0:
-        raise DataError(f"{path}: the audio holds no samples")
-    return samples
+        return load_16k_mono(path)
+    except MediaError as exc:
+        raise DataError(str(exc)) from exc
 
 
 def audio_features(samples: np.ndarray, feature_extractor, layout: MediaLayout):

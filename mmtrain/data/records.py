@@ -35,19 +35,12 @@ class Record:
 
 def schema_path(folder: str | Path) -> Path:
     """The training-record schema: the export's own copy when it has one, else this repository's."""
+    from mmdata.schemas.check import specs_dir  # the source tree's specs/, else the installed copy
+
     folder = Path(folder)
-    candidates = [folder / "specs" / "schemas" / SCHEMA_NAME, folder / SCHEMA_NAME,
-                  Path(__file__).resolve().parents[2] / "specs" / "schemas" / SCHEMA_NAME]
-    for path in candidates:
+    for path in (folder / "specs" / "schemas" / SCHEMA_NAME, folder / SCHEMA_NAME, specs_dir() / "schemas" / SCHEMA_NAME):
         if path.is_file():
             return path
-    try:  # an installed mmdata ships specs/ as the data package mmdata.specs
-        from importlib.resources import files
-        path = Path(str(files("mmdata.specs") / "schemas" / SCHEMA_NAME))
-        if path.is_file():
-            return path
-    except (ImportError, ModuleNotFoundError):
-        pass
     raise DataError(f"no {SCHEMA_NAME} found in {folder} or beside mmtrain; reinstall or re-export the data")
 
 
