@@ -36,8 +36,10 @@ class SourcePlan:
 def _texts(field: str) -> str:
     if field == "context":
         return "coalesce(context, '')"
-    roles = {"chat": "true", "user": "t.role = 'user'", "assistant": "t.role = 'assistant'"}[field]
-    return f"array_to_string(list_transform(list_filter(chat, lambda t: {roles}), lambda t: t.content), ' ')"
+    if field == "chat":  # no filter: list_filter(..., true) still copies every list
+        return "array_to_string(list_transform(chat, lambda t: t.content), ' ')"
+    role = {"user": "'user'", "assistant": "'assistant'"}[field]
+    return f"array_to_string(list_transform(list_filter(chat, lambda t: t.role = {role}), lambda t: t.content), ' ')"
 
 
 def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec, progress: ProgressCallback = silent,
@@ -66,7 +68,7 @@ def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec, progress: Pro
     dedupe, text = "", ""
     if spec.dedupe:
         # hash() only groups rows within this run; which duplicate stays is decided by (src, id).
-        dedupe = f", hash(lower(trim({_single_spaced('_text')}))) AS norm"
+        dedupe = f", hash(lower({_trimmed('_spaced')})) AS norm"
         text = ", " + " || ' ' || ".join(_texts(f) for f in spec.dedupe) + " AS _text"
     names = "CASE src " + " ".join(f"WHEN {i} THEN {_literal(p.ref.dataset)}" for i, p in enumerate(plans)) + " END"
     # The key hash: md5 of where a record comes from, taken once; every later choice mixes it.
@@ -77,8 +79,9 @@ def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec, progress: Pro
     con.execute(f"""CREATE OR REPLACE TEMP TABLE cand AS
                     SELECT src, id, has_malay, (k >> 64)::UBIGINT AS k_hi,
                            (k & 18446744073709551615::UHUGEINT)::UBIGINT AS k_lo{dedupe}{extra}
-                    FROM (SELECT *, {_HAS_MALAY} AS has_malay, md5_number(src || ':' || {names} || ':' || id) AS k{text}
-                          FROM src_rows)""")
+                    FROM (SELECT *, {_single_spaced('_text') if spec.dedupe else 'NULL'} AS _spaced
+                          FROM (SELECT *, {_HAS_MALAY} AS has_malay, md5_number(src || ':' || {names} || ':' || id) AS k{text}
+                                FROM src_rows))""")
     for i, matched in con.execute("SELECT src, count(*) FROM cand GROUP BY src").fetchall():
         plans[i].matched = matched
     if spec.max_turns:
@@ -107,6 +110,17 @@ def _single_spaced(column: str) -> str:
     costs five times a plain scan."""
     needs = " OR ".join(f"contains({column}, {c})" for c in ("'  '", "chr(9)", "chr(10)", "chr(12)", "chr(13)"))
     return f"CASE WHEN {needs} THEN regexp_replace({column}, '\\s+', ' ', 'g') ELSE {column} END"
+
+
+# What DuckDB's trim() strips: the Unicode space separators (Zs), not tabs or newlines.
+_SPACES = (0x20, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000)
+
+
+def _trimmed(column: str) -> str:
+    """SQL for ``trim(column)``, run only on texts that start or end with a space: trim copies every
+    text it is given, which costs seven times these checks."""
+    ends = " OR ".join(f"ends_with({column}, chr({c}))" for c in _SPACES)
+    return f"CASE WHEN ascii({column}) IN ({', '.join(map(str, _SPACES))}) OR {ends} THEN trim({column}) ELSE {column} END"
 
 
 _HAS_MALAY = "len(list_filter(chat, lambda t: t.content_ms IS NULL)) = 0"

@@ -46,8 +46,15 @@ _META_DDL = [
 ]
 
 
-_READERS: OrderedDict[tuple[str, str], duckdb.DuckDBPyConnection] = OrderedDict()
-_MAX_READERS = 8
+# (catalog, data path, read_only) -> (DuckDB instance, the catalog file it opened); see Store.connect.
+_INSTANCES: OrderedDict[tuple[str, str, bool], tuple[duckdb.DuckDBPyConnection, tuple | None]] = OrderedDict()
+_MAX_INSTANCES = 8
+
+
+def _forget(key: tuple) -> None:
+    cached = _INSTANCES.pop(key, None)
+    if cached:
+        cached[0].close()
 
 
 def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[dict]:
@@ -98,22 +105,37 @@ class Store:
     def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with the lake attached as ``lake``.
 
-        Read-only connections are cursors on one cached DuckDB instance per store: loading the
-        two extensions costs ~0.2 s, the attach itself a few ms, and an attached lake still sees
-        every later commit. Writers get a fresh instance of their own.
+        Connections are cursors on one cached DuckDB instance per store for reading and one for
+        writing: loading the two extensions into a fresh instance costs ~0.2 s, the attach itself a
+        few ms, and an attached lake still sees every later commit, from any process. A catalog file
+        replaced since (a store deleted and made again at the same path) gets a fresh instance.
         """
-        if read_only:
-            if not self.exists:
-                raise MmdataError(f"no store at {self.root}: import something first (mmdata --store {self.root} import ...)")
-            key = (self.catalog, self.data_path)
-            if key not in _READERS:
-                _READERS[key] = self._open(read_only=True)
-                while len(_READERS) > _MAX_READERS:
-                    _READERS.popitem(last=False)[1].close()
-            _READERS.move_to_end(key)
-            return _READERS[key].cursor()
-        self.root.mkdir(parents=True, exist_ok=True)
-        return self._open(read_only=False)
+        if read_only and not self.exists:
+            raise MmdataError(f"no store at {self.root}: import something first (mmdata --store {self.root} import ...)")
+        if not read_only:
+            self.root.mkdir(parents=True, exist_ok=True)
+        key = (self.catalog, self.data_path, read_only)
+        cached = _INSTANCES.get(key)
+        if cached and cached[1] != self._catalog_file():
+            _forget(key)
+            cached = None
+        if not cached:
+            instance = self._open(read_only)
+            cached = _INSTANCES[key] = (instance, self._catalog_file())
+            while len(_INSTANCES) > _MAX_INSTANCES:
+                _forget(next(iter(_INSTANCES)))
+        _INSTANCES.move_to_end(key)
+        return cached[0].cursor()
+
+    def _catalog_file(self) -> tuple[int, int] | None:
+        """Which file the SQLite catalog is (device, inode); None for other catalogs or none yet."""
+        if not self.catalog.startswith("sqlite:"):
+            return None
+        try:
+            info = os.stat(self.catalog.removeprefix("sqlite:"))
+        except OSError:
+            return None
+        return info.st_dev, info.st_ino
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect()
@@ -158,11 +180,13 @@ class Store:
                 con.execute("COMMIT")
             except Rollback:
                 con.execute("ROLLBACK")
-            except BaseException:
+            except BaseException as exc:
                 try:
                     con.execute("ROLLBACK")
                 except duckdb.Error:  # a failed COMMIT has already ended it; the first error is the one to raise
                     pass
+                if isinstance(exc, duckdb.FatalException):  # the instance is unusable from now on
+                    _forget((self.catalog, self.data_path, False))
                 raise
             finally:
                 con.close()

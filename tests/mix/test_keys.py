@@ -5,7 +5,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from mmdata.mix.build import _single_spaced
+from mmdata.mix.build import _SPACES, _single_spaced, _trimmed
 from mmdata.mix.keys import _order, apply_languages, draw, mix64, order_and_name
 
 
@@ -104,3 +104,18 @@ def test_whitespace_guard_matches_the_regex(text):
     guarded, regex = con.execute(f"SELECT {_single_spaced('t')}, regexp_replace(t, '\\s+', ' ', 'g') FROM (SELECT ? AS t)",
                                  [text]).fetchone()
     assert guarded == regex
+
+
+@pytest.mark.parametrize("text", [" a", "a ", "\u00a0a", "a\u3000", "\u2009a\u2009", "\ta\n", "é", "aé", "plain", ""])
+def test_trim_guard_matches_trim(text):
+    con = duckdb.connect()
+    guarded, trimmed = con.execute(f"SELECT {_trimmed('t')}, trim(t) FROM (SELECT ? AS t)", [text]).fetchone()
+    assert guarded == trimmed
+
+
+def test_trim_guard_knows_every_character_trim_strips():
+    # If DuckDB's trim() ever strips more (or fewer) characters, the guard must follow.
+    stripped = duckdb.connect().execute(
+        "SELECT list(i ORDER BY i) FROM range(1, 1114112) t(i) "
+        "WHERE (i < 55296 OR i > 57343) AND trim(chr(i::INT) || 'a') <> chr(i::INT) || 'a'").fetchone()[0]
+    assert stripped == list(_SPACES)
