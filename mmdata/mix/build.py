@@ -309,30 +309,30 @@ def finish(con, spec: MixSpec, plans: list[SourcePlan], rows, out_path) -> tuple
     con.unregister("rows")
     rows, unique = order_and_name(rows, spec)
     named = ["mix_index", "key_hi", "key_lo", "id_hi", "id_lo"]
-    con.register("named_rows", rows.select(*drawn, *named).to_arrow())
-    con.execute("CREATE OR REPLACE TEMP TABLE rows AS FROM named_rows")  # the join builds faster from a table
-    con.unregister("named_rows")
+    # Joined straight from Arrow: a temp table would build the join faster, but copying into it costs more.
+    con.register("rows", rows.select(*drawn, *named).to_arrow())
     full = _full_rows(spec, drawn + named)
     every = f"({full})"
     if combined:
         every = f"""(SELECT * FROM ({full}) UNION ALL BY NAME
                      SELECT c.*, {', '.join(f'r.{n}' for n in named)} FROM rows r JOIN combined_rows c ON r.src = -1 AND c.id = r.id)"""
     # The mix fields as JSON text built by concatenation: every value is a known-safe word or number
-    # except the source reference, which is encoded here once (to_json per row costs a third of the write).
+    # except the source reference, which is encoded here once (to_json per row costs a third of the write),
+    # in one concat() (a chain of || builds every intermediate string).
     source_ref = ("CASE src " + " ".join(f"WHEN {i} THEN {_literal(json.dumps(str(p.ref)))}" for i, p in enumerate(plans))
                   + " WHEN -1 THEN '\"combine\"' END")
-    mix_fields = (f"'\"split\":\"' || split || '\",\"language\":\"' || language || '\",\"mix_source\":' || "
-                  f"{source_ref} || ',\"mix_copy\":' || copy || ',\"mix_index\":' || mix_index || '}}'")
+    mix_fields = ("""concat('{"split":"', split, '","language":"', language, '","mix_source":', """
+                  f"""{source_ref}, ',"mix_copy":', copy, ',"mix_index":', mix_index, '}}')""")
     # The wide rows are sorted only once, by the writer; the order itself was drawn on the key table.
     (written,) = con.execute(f"""COPY (
         SELECT printf('%016x%016x', id_hi, id_lo) AS id, printf('%016x%016x', key_hi, key_lo) AS key,
                kind, context, chat, images, audios, generation, source,
-               CASE WHEN extra IS NULL OR extra = '{{}}' THEN '{{' || {mix_fields}
-                    ELSE json_merge_patch(extra, '{{' || {mix_fields})::VARCHAR END AS extra
+               CASE WHEN extra IS NULL OR extra = '{{}}' THEN {mix_fields}
+                    ELSE json_merge_patch(extra, {mix_fields})::VARCHAR END AS extra
         FROM {every}
         ORDER BY mix_index
     ) TO '{out_path}' (FORMAT parquet)""").fetchone()
-    con.execute("DROP TABLE rows")
+    con.unregister("rows")
     return written, unique
 
 

@@ -145,8 +145,9 @@ def _media_groups(rows: pl.DataFrame) -> list[str]:
 
 
 def order_and_name(rows: pl.DataFrame, spec: MixSpec) -> tuple[pl.DataFrame, bool]:
-    """Sort the rows into the mixture's order (``mix_index``) and give each its ``key`` and ``id``
-    halves (``key_hi``/``key_lo``, ``id_hi``/``id_lo``; ``finish`` writes them as 32 hex digits).
+    """Each row's place in the mixture's order (``mix_index``; the rows themselves keep theirs: the
+    writer sorts the full records once) and its ``key`` and ``id`` halves (``key_hi``/``key_lo``,
+    ``id_hi``/``id_lo``; ``finish`` writes them as 32 hex digits).
 
     A row's key hashes where it came from (source entry, dataset, record id, language, copy), so it
     stays put when the spec is edited; its id adds how it was made (the spec's hash, split, place).
@@ -158,9 +159,8 @@ def order_and_name(rows: pl.DataFrame, spec: MixSpec) -> tuple[pl.DataFrame, boo
     key_hi, key_lo = mix64(hi ^ variant), mix64(lo ^ mix64(variant))
     # The order hash is a bijection of key_hi: no tie in it means no two keys alike.
     order, tied = _order(mix64(key_hi ^ salt(spec.seed, "order")), key_hi, key_lo)
-    rows = rows[order]
-    key_hi, key_lo = key_hi[order], key_lo[order]
-    index = np.arange(len(order), dtype=np.uint64)
+    index = np.empty(len(order), dtype=np.uint64)
+    index[order] = np.arange(len(order), dtype=np.uint64)
     made = mix64(index * np.uint64(2) + (rows["split"] == "test").to_numpy().astype(np.uint64) + salt(spec.hash, "id"))
     rows = rows.with_columns(pl.Series("mix_index", index.astype(np.int64)), pl.Series("key_hi", key_hi),
                              pl.Series("key_lo", key_lo), pl.Series("id_hi", mix64(key_hi ^ made)),
