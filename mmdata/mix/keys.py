@@ -20,11 +20,14 @@ from mmdata.mix.spec import MixSpec
 
 def mix64(values) -> np.ndarray:
     """splitmix64's finaliser: a bijective, well-mixed 64-bit hash of each value."""
-    x = np.asarray(values, dtype=np.uint64)
+    x = np.array(values, dtype=np.uint64)  # a copy: the steps below work in place, sparing temporaries
     with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return x
 
 
 def salt(*parts) -> np.uint64:
