@@ -18,7 +18,7 @@ import duckdb
 from mmdata.errors import InputError, MmdataError
 from mmdata.mix.spec import MixSpec, Source
 from mmdata.progress import ProgressCallback, silent
-from mmdata.store.versions import VersionRef, resolve
+from mmdata.store.versions import VersionRef, list_versions, resolve
 
 
 @dataclass
@@ -47,10 +47,11 @@ def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec, progress: Pro
     """One temp table ``cand`` of every source's matching records, filtered and deduplicated
     (``workers``: see ``near_dedupe``)."""
     plans, selects = [], []
+    known = list_versions(con, [source.dataset.partition("@")[0] for source in spec.sources])  # one query for all
     for index, source in enumerate(spec.sources):
         try:
-            ref = resolve(con, source.dataset)
-        except MmdataError as exc:  # unknown dataset or version: same error, with the spec's line
+            ref = resolve(con, source.dataset, known)
+        except MmdataError as exc:  # bad name, unknown dataset or version: same error, with the spec's line
             raise type(exc)(f"{spec.path}:{source.line}: {exc}") from None
         if ref.record_kind != "conversation":
             raise InputError(f"{spec.path}:{source.line}: {ref} holds {ref.record_kind} records; a mixture takes conversations")

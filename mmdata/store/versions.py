@@ -81,11 +81,13 @@ def _has_versions_table(con: duckdb.DuckDBPyConnection) -> bool:
     )
 
 
-def list_versions(con: duckdb.DuckDBPyConnection, dataset: str | None = None) -> list[dict]:
-    """Every version (of ``dataset``, or of all), oldest first, with lineage and snapshot id."""
+def list_versions(con: duckdb.DuckDBPyConnection, dataset: str | list[str] | None = None) -> list[dict]:
+    """Every version (of ``dataset``, of each dataset in a list, or of all), oldest first, with
+    lineage and snapshot id."""
     if not _has_versions_table(con):
         return []
-    where = "WHERE v.dataset = ?" if dataset else ""
+    names = [dataset] if isinstance(dataset, str) else list(dataset or [])
+    where = f"WHERE v.dataset IN ({', '.join('?' for _ in names)})" if names else ""
     rows = fetch_dicts(
         con,
         f"""
@@ -99,7 +101,7 @@ def list_versions(con: duckdb.DuckDBPyConnection, dataset: str | None = None) ->
         {where}
         ORDER BY v.dataset, v.version
         """,
-        [dataset] if dataset else [],
+        names,
     )
     for row in rows:
         for name in ("arguments", "inputs", "counts"):
@@ -108,10 +110,11 @@ def list_versions(con: duckdb.DuckDBPyConnection, dataset: str | None = None) ->
     return rows
 
 
-def resolve(con: duckdb.DuckDBPyConnection, text: str) -> VersionRef:
-    """Turn ``name``, ``name@N`` or ``name@tag`` into a VersionRef, or raise NotFoundError."""
+def resolve(con: duckdb.DuckDBPyConnection, text: str, known: list[dict] | None = None) -> VersionRef:
+    """Turn ``name``, ``name@N`` or ``name@tag`` into a VersionRef, or raise NotFoundError.
+    ``known``: versions already listed (``list_versions`` of several datasets), sparing a query each."""
     name, selector = split_ref(text)
-    versions = list_versions(con, name)
+    versions = list_versions(con, name) if known is None else [v for v in known if v["dataset"] == name]
     if not versions:
         raise NotFoundError(f"unknown dataset {name!r} (mmdata ls lists the datasets)")
     if selector is None:
