@@ -73,14 +73,14 @@ def commit_staged(
 
 def _prepare(con, dataset: str, record_kind: str, records: Path | None, unique_keys: bool = False) -> None:
     table = f'lake."{dataset}"'
-    exists = con.execute("SELECT 1 FROM duckdb_tables() WHERE database_name = 'lake' AND table_name = ?", [dataset]).fetchone()
-    if exists:
-        row = con.execute("SELECT record_kind FROM lake._versions WHERE dataset = ? ORDER BY version DESC LIMIT 1", [dataset]).fetchone()
-        if row and row[0] != record_kind:
-            raise InputError(f"{dataset} holds {row[0]} records; these are {record_kind} records (use another dataset name)")
-    else:
+    # A dataset's table is made with its first version and never dropped, so _versions says whether
+    # it exists (listing the lake's tables costs 0.05 s after each commit: DuckLake reloads them all).
+    row = con.execute("SELECT record_kind FROM lake._versions WHERE dataset = ? ORDER BY version DESC LIMIT 1", [dataset]).fetchone()
+    if row and row[0] != record_kind:
+        raise InputError(f"{dataset} holds {row[0]} records; these are {record_kind} records (use another dataset name)")
+    if not row:
         con.register("empty_rows", arrow_schema(record_kind).empty_table())
-        con.execute(f"CREATE TABLE {table} AS SELECT * FROM empty_rows")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM empty_rows")
     if records and unique_keys:
         con.execute(f"CREATE TEMP VIEW staged AS SELECT * FROM read_parquet('{records}')")
     elif records:

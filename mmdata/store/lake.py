@@ -140,6 +140,13 @@ class Store:
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect()
         con.execute("SET enable_progress_bar = false")  # it prints to stdout on long queries; we report progress ourselves
+        if not read_only:
+            # Writers stream big staged files through DuckDB: cap its memory and let it spill, so an
+            # import's footprint does not grow with the input. Set once: each SET memory_limit
+            # hands freed memory back to the system, 0.07 s after a large mix.
+            con.execute(f"SET memory_limit = '{os.environ.get('MMDATA_WRITE_MEMORY', '1GB')}'")
+            con.execute(f"SET temp_directory = '{self.runs / '.spill'}'")
+            con.execute("SET preserve_insertion_order = false")
         if self.catalog.startswith("sqlite:"):
             load_extension(con, "sqlite_scanner")
         load_extension(con, "ducklake")
@@ -167,11 +174,6 @@ class Store:
         """Hold the write lock and one DuckLake transaction: all of it commits, or none of it."""
         with write_lock(self.root / "write.lock", wait):
             con = self.connect(read_only=False)
-            # Writers stream big staged files through DuckDB: cap its memory and let it spill,
-            # so an import's footprint does not grow with the input.
-            con.execute(f"SET memory_limit = '{os.environ.get('MMDATA_WRITE_MEMORY', '1GB')}'")
-            con.execute(f"SET temp_directory = '{self.runs / '.spill'}'")
-            con.execute("SET preserve_insertion_order = false")
             try:
                 con.execute("BEGIN")
                 for ddl in _META_DDL:
