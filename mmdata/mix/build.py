@@ -329,13 +329,15 @@ def finish(con, spec: MixSpec, plans: list[SourcePlan], rows, out_path) -> tuple
                   f"""{source_ref}, ',"mix_copy":', copy, ',"mix_index":', mix_index, '}}')""")
     # The wide rows are sorted once, by the writer (the order itself was drawn on the key table), and
     # before the id and extra strings are made: the sort then carries four integers instead of them.
+    # LZ4 (Parquet's LZ4_RAW) writes a million rows 0.06 s faster than Snappy and reads back faster
+    # (a mixture is read every epoch), for files about 6% larger.
     (written,) = con.execute(f"""COPY (
         SELECT printf('%016x%016x', id_hi, id_lo) AS id, printf('%016x%016x', key_hi, key_lo) AS key,
                kind, context, chat, images, audios, generation, source,
                CASE WHEN extra IS NULL OR extra = '{{}}' THEN {mix_fields}
                     ELSE json_merge_patch(extra, {mix_fields})::VARCHAR END AS extra
         FROM (SELECT * FROM {every} ORDER BY mix_index)
-    ) TO '{out_path}' (FORMAT parquet)""").fetchone()
+    ) TO '{out_path}' (FORMAT parquet, COMPRESSION lz4_raw)""").fetchone()
     con.unregister("rows")
     return written, unique
 
