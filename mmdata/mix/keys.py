@@ -65,8 +65,16 @@ def draw(cand: pl.DataFrame, spec: MixSpec, plans) -> pl.DataFrame:
         part = by_source.get((index,))
         if part is None or not plan.planned:
             continue
+        if plan.planned == part.height:  # the whole source: nothing to draw
+            parts.append(part.with_columns(pl.lit(0, pl.Int64).alias("copy")))
+            continue
         hi, lo = part["k_hi"].to_numpy(), part["k_lo"].to_numpy()
         order, _ = _order(mix64(hi ^ salt(spec.seed, "draw")), hi, lo)
+        if plan.planned < len(order):  # a subset: kept in place (row order is not a choice; mix_index is)
+            kept = np.zeros(len(order), dtype=bool)
+            kept[order[:plan.planned]] = True
+            parts.append(part.filter(pl.Series(kept)).with_columns(pl.lit(0, pl.Int64).alias("copy")))
+            continue
         copies = math.ceil(plan.planned / len(order))
         chosen = np.concatenate([order] * (copies - 1) + [order[:plan.planned - (copies - 1) * len(order)]])
         copy = np.repeat(np.arange(copies, dtype=np.int64), [len(order)] * (copies - 1) + [plan.planned - (copies - 1) * len(order)])
