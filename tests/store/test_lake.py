@@ -41,6 +41,20 @@ def test_every_write_is_a_version_with_lineage(store, audio_instruction_file):
         assert con.execute(f"SELECT count(*) FROM {v2.relation}").fetchone() == (3,)
 
 
+def test_a_store_made_again_at_the_same_path_is_not_served_by_the_old_instances(store, audio_instruction_file):
+    import shutil
+
+    import_(audio_instruction_file, "talk", store)
+    import_(audio_instruction_file, "other", store)
+    with store.reader() as con:  # the process now holds a cached reader and writer for this path
+        assert len(list_versions(con)) == 2
+    shutil.rmtree(store.root)
+    again = Store(store.root)
+    assert import_(audio_instruction_file, "talk", again).version == 1
+    with again.reader() as con:
+        assert [(v["dataset"], v["version"]) for v in list_versions(con)] == [("talk", 1)]
+
+
 def test_unknown_dataset_and_version(store, audio_instruction_file):
     import_(audio_instruction_file, "talk", store)
     with store.reader() as con:
