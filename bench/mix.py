@@ -92,8 +92,20 @@ def polars_pipeline(files: dict[str, list[str]], weights: dict[str, int], out: P
     return mixed.height
 
 
-NEAR = """
-import random, resource, sys, time
+# A process's own peak RSS. Not ru_maxrss: Linux carries the spawning parent's peak into a child
+# across fork and exec, so a child of this (2+ GiB) process would report the parent's figure.
+PEAK = """
+import resource
+def peak_mib():
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+"""
+
+NEAR = PEAK + """
+import random, sys, time
 import duckdb
 from mmdata.mix.build import SourcePlan, near_dedupe
 from mmdata.mix.near import default_workers
@@ -117,20 +129,20 @@ workers = None if sys.argv[2] == "auto" else int(sys.argv[2])
 start = time.perf_counter()
 near_dedupe(con, plans, {"threshold": 0.7, "fields": ["user"]}, workers=workers)
 seconds = time.perf_counter() - start
-print(seconds, plans[0].removed.get("near_dedupe", 0), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(seconds, plans[0].removed.get("near_dedupe", 0), peak_mib(),
       default_workers(n) if workers is None else workers)
 """
 
 
-WORKER = """
-import random, resource, sys
+WORKER = PEAK + """
+import random, sys
 from mmdata.mix.near import signatures
 rng = random.Random(0)
 words = "nasi lemak teh tarik durian kampung pasar malam kuala lumpur penang laksa wau songket batik rumah".split()
 texts = [" ".join(rng.choice(words) for _ in range(30)) for _ in range(int(sys.argv[1]))]
 for _ in range(3):
     signatures(texts, 64)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(peak_mib())
 """
 
 
@@ -141,8 +153,7 @@ def near(n: int) -> None:
 
     print(f"near-dedupe of {n:,} short texts (30 words each, 1 in 20 a one-word edit; MinHash 64 perms, LSH at 0.7):")
     runs = []
-    # A worker's own peak, measured in a process doing just what a worker does (RUSAGE_CHILDREN would
-    # count the parent's pages the spawning fork shares for a moment before exec).
+    # A worker's own peak, measured in a process doing just what a worker does.
     worker_rss = float(subprocess.run([sys.executable, "-c", WORKER, "20000"], capture_output=True, text=True, check=True,
                                       cwd=Path(__file__).resolve().parents[1]).stdout)
     for workers in ("0", "auto"):
