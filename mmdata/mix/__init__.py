@@ -59,10 +59,11 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
     ``plot_dir`` gets PNG charts of the report; ``progress`` hears each phase (and the token count
     and near-dedupe row by row). ``workers`` processes compute near-dedupe's signatures (None: by
     input size and cores; they are spawned, so guard a calling script with
-    ``if __name__ == "__main__":``); the result is the same with any number. Sources named without a version are resolved now and recorded in
-    the lineage with the spec's content hash, so the mixture can be rebuilt exactly. The same spec
-    on the same source versions gives the same record ids in the same order (``extra.mix_index``)
-    on any machine.
+    ``if __name__ == "__main__":``); the result is the same with any number.
+
+    Sources named without a version are resolved now and recorded in the lineage with the spec's
+    content hash, so the mixture can be rebuilt exactly. The same spec on the same source versions
+    gives the same record ids in the same order (``extra.mix_index``) on any machine.
 
     >>> result = mix("specs/mixes/demo.yaml", dry_run=True)
     >>> [(p["source"], p["rows_en"], p["rows_ms"], p["tokens"]) for p in result.plan]

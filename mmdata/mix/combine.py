@@ -13,6 +13,8 @@ import re
 
 import pyarrow as pa
 
+from mmdata.store.tables import arrow_schema
+
 _COUNTED = {"image": re.compile(r"\b(picture|gambar|image|imej)(\s+)(\d+)\b", re.I),
             "audio": re.compile(r"\b(audio|klip audio|clip)(\s+)(\d+)\b", re.I)}
 
@@ -84,11 +86,9 @@ def combine_rows(con, spec, full_rows: str) -> int:
                      "audios": joined["audios"], "generation": None, "source": [p["id"] for p in parts], "extra": None,
                      "src": -1, "copy": len(made), "language": language, "split": split, "id": identity})
     if made:
-        turn = pa.struct([("role", pa.string()), ("content", pa.string()), ("content_ms", pa.string())])
-        schema = pa.schema([("kind", pa.string()), ("context", pa.string()), ("chat", pa.list_(turn)),
-                            ("images", pa.list_(pa.string())), ("audios", pa.list_(pa.string())), ("generation", pa.string()),
-                            ("source", pa.list_(pa.string())), ("extra", pa.string()), ("src", pa.int32()), ("copy", pa.int64()),
-                            ("language", pa.string()), ("split", pa.string()), ("id", pa.string())])
+        record = [f for f in arrow_schema("conversation") if f.name not in ("id", "key")]
+        schema = pa.schema(record + [("src", pa.int32()), ("copy", pa.int64()), ("language", pa.string()),
+                                     ("split", pa.string()), ("id", pa.string())])
         for row in made:
             row["chat"] = [{"role": t["role"], "content": t["content"], "content_ms": None} for t in row["chat"]]
         con.register("combined_rows", pa.Table.from_pylist(made, schema=schema))

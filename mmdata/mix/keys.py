@@ -18,6 +18,7 @@ import polars as pl
 
 from mmdata.mix.spec import MixSpec
 
+
 def mix64(values) -> np.ndarray:
     """splitmix64's finaliser: a bijective, well-mixed 64-bit hash of each value."""
     x = np.array(values, dtype=np.uint64)  # a copy: the steps below work in place, sparing temporaries
