@@ -15,23 +15,63 @@ from typer.core import TyperGroup
 
 
 class _Group(TyperGroup):
-    """Catches the library's errors for every command: one red line, no traceback."""
+    """Catches every error for every command: one red line and an exit code, never a traceback.
+
+    Our errors (the user can fix them) exit 1; anything else is a bug: its traceback goes to a
+    report file (``mmdata.crash``) and the exit code is 70, so scripts can tell the two apart.
+    """
 
     def invoke(self, ctx: typer.Context):
+        import click
+
         from mmdata.errors import MmdataError
         from mmtrain.errors import MmtrainError
 
         try:
             return super().invoke(ctx)
         except (MmdataError, MmtrainError) as exc:
-            from rich.markup import escape
-
-            from mmdata.render import errors
-
-            errors.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            _error_line(str(exc))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # usage errors and deliberate exits: click reports them itself
+        except BrokenPipeError:
+            # The reader of our output went away (`mmdata query ... | head`): not worth a word.
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(1) from None
+        except OSError as exc:
+            if not _environment_error(exc):
+                _bug(exc, ctx)
+            _error_line(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+            raise typer.Exit(1) from None
+        except Exception as exc:
+            _bug(exc, ctx)
+
+
+def _error_line(message: str) -> None:
+    from rich.markup import escape
+
+    from mmdata.render import errors
+
+    errors.print(f"[bold red]error:[/bold red] {escape(' '.join(message.split()))}", highlight=False, soft_wrap=True)
+
+
+def _environment_error(exc: OSError) -> bool:
+    """A full disk, a read-only file system, no permission: the machine's state, not a mistake in our code."""
+    import errno
+
+    return isinstance(exc, PermissionError) or exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EMFILE)
+
+
+def _bug(exc: BaseException, ctx: typer.Context):
+    from mmdata.crash import EXIT_BUG, bug_line, write_report
+
+    program = ctx.find_root().info_name or "mmdata"
+    _error_line(bug_line(exc, write_report(exc, program), program))
+    raise typer.Exit(EXIT_BUG) from None
 
 
 app = typer.Typer(cls=_Group, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
