@@ -87,6 +87,10 @@ def shipped_configs() -> Path:
 
 def _find(path: str) -> Path:
     """A config file by path, or a shipped one by name (``qwen2-0.5b/finetune``)."""
+    if not isinstance(path, (str, Path)) or not str(path):
+        raise ConfigError(f"--config: give a YAML file or a shipped name, not {path!r}")
+    if Path(path).is_dir():
+        raise ConfigError(f"--config {path}: is a folder; give a stage's YAML file (e.g. {Path(path) / 'finetune.yaml'})")
     candidates = [Path(path), shipped_configs() / path, shipped_configs() / f"{path}.yaml"]
     for candidate in candidates:
         if candidate.is_file():
@@ -95,26 +99,60 @@ def _find(path: str) -> Path:
 
 
 def _override(tree: dict, item: str) -> None:
-    import yaml
+    from mmdata.yamlfile import parse_yaml
 
     key, sep, value = item.partition("=")
     if not sep or not key:
         raise ConfigError(f"override {item!r} is not key=value (e.g. training.max_steps=20)")
     *path, last = key.strip().split(".")
+    if not all(path) or not last:
+        raise ConfigError(f"override {item!r}: {key!r} has an empty part (e.g. training.max_steps=20)")
     node = tree
     for part in path:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
             raise ConfigError(f"override {item!r}: {part} is not a section")
-    node[last] = yaml.safe_load(value)
+    node[last] = parse_yaml(value, f"override {item!r}", ConfigError)[0]
 
 
-def _build(cls, values: dict, where: str):
+# What each key holds: one wrong type named here, not a TypeError deep inside transformers.
+_TYPES = {
+    "model": {"llm": str, "vision": str, "audio": str, "from": str, "projectors_from": dict,
+              "attn_implementation": str, "dtype": str, "options": dict},
+    "data": {"mixture": str, "store": str, "max_length": int, "train_on": str, "chat_template": str,
+             "overlong": str, "eval_split": str},
+    "": {"output_dir": str, "trainable": list, "training": dict},
+}
+_WORDS = {str: "a string", int: "a whole number", dict: "a mapping", list: "a list"}
+
+
+def _check_types(section: str, values: dict, where: str) -> None:
+    for key, kind in _TYPES[section].items():
+        value = values.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            name = f"{section}.{key}" if section else key
+            raise ConfigError(f"{where}: {name} should be {_WORDS[kind]}, not {type(value).__name__} ({value!r})"[:400])
+    if section == "" and any(not isinstance(p, str) for p in values.get("trainable") or []):
+        raise ConfigError(f"{where}: trainable is a list of part names ({', '.join(PARTS)})")
+    if section == "model":
+        for name, folder in (values.get("projectors_from") or {}).items():
+            if not isinstance(folder, str):
+                raise ConfigError(f"{where}: model.projectors_from.{name} should be a folder (a string), "
+                                  f"not {type(folder).__name__}")
+    if section == "data" and isinstance(values.get("max_length"), int) and values["max_length"] < 1:
+        raise ConfigError(f"{where}: data.max_length should be at least 1, not {values['max_length']}")
+
+
+def _build(cls, values, where: str):
+    if values is not None and not isinstance(values, dict):
+        raise ConfigError(f"{where} should be a mapping of keys, not {type(values).__name__} ({values!r})"[:400])
     known = {f.name for f in fields(cls)}
     values = dict(values or {})
     if cls is ModelConfig and "from" in values:
         values["start_from"] = values.pop("from")
-    unknown = sorted(set(values) - known)
+    unknown = sorted(set(values) - known, key=str)
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known - {'start_from', 'source'}) + (['from'] if cls is ModelConfig else []))})")
     return cls(**values)
@@ -127,13 +165,10 @@ def load_config(path: str, overrides: list[str] | tuple = ()) -> RunConfig:
     >>> cfg.trainable
     ['llm', 'vision_projector', 'audio_projector']
     """
-    import yaml
+    from mmdata.yamlfile import load_yaml
 
     file = _find(path)
-    try:
-        tree = yaml.safe_load(file.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{file}: not valid YAML: {' '.join(str(exc).split())}") from None
+    tree = load_yaml(file, error=ConfigError).data or {}
     if not isinstance(tree, dict):
         raise ConfigError(f"{file}: a training config is a mapping (stage, model, data, output_dir, training)")
     tree = copy.deepcopy(tree)
@@ -141,8 +176,12 @@ def load_config(path: str, overrides: list[str] | tuple = ()) -> RunConfig:
         _override(tree, item)
     where = str(file)
     stage = tree.pop("stage", None)
-    if stage not in STAGES:
-        raise ConfigError(f"{where}: stage must be one of {', '.join(STAGES)}, not {stage!r}")
+    if not isinstance(stage, str) or stage not in STAGES:
+        raise ConfigError(f"{where}: stage must be one of {', '.join(STAGES)}, not {stage!r}"[:400])
+    for section in ("model", "data"):
+        if isinstance(tree.get(section), dict):
+            _check_types(section, tree[section], where)
+    _check_types("", tree, where)
     model = _build(ModelConfig, tree.pop("model", {}), f"{where}: model")
     data = _build(DataConfig, tree.pop("data", {}), f"{where}: data")
     try:

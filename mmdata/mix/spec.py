@@ -65,14 +65,10 @@ def load_spec(path: str | Path) -> MixSpec:
 
     from mmdata.schemas.check import specs_dir
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"--spec {path}: no such file")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data, tree = yaml.safe_load(text), yaml.compose(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    from mmdata.yamlfile import load_yaml
+
+    loaded = load_yaml(path, "--spec")
+    path, text, data, tree = loaded.path, loaded.text, loaded.data, loaded.tree
     schema = json.loads((specs_dir() / "schemas" / "mix.schema.json").read_text())
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data or {}), key=lambda e: list(e.absolute_path))
     if errors:
@@ -89,9 +85,24 @@ def load_spec(path: str | Path) -> MixSpec:
         sources.append(Source(raw["dataset"], raw.get("where"), mode, float(raw.get(mode, 1.0)), raw.get("language"), line))
     if data.get("max_tokens") and not data.get("tokenizer"):
         raise InputError(f"{path}:{_line(tree, ['max_tokens'])}: max_tokens needs a tokenizer (a tokenizer.json path)")
+    if data.get("tokenizer"):
+        _check_tokenizer(data["tokenizer"], f"{path}:{_line(tree, ['tokenizer'])}")
     dedupe = data.get("dedupe") or {}
     return MixSpec(name=data["name"], sources=sources, seed=int(data.get("seed", 0)), size=data.get("size"),
                    language=data.get("language", "en"), max_turns=data.get("max_turns"), dedupe=dedupe.get("exact", []),
                    near=dedupe.get("near"), max_tokens=data.get("max_tokens"), tokenizer=data.get("tokenizer"),
                    instructions=data.get("instructions") or {}, combine=data.get("combine"), split=data.get("split"),
                    hash=hashlib.sha256(text.encode()).hexdigest()[:16], path=str(path), text=text)
+
+
+def _check_tokenizer(value: str, where: str) -> None:
+    """Load the tokenizer now: a wrong path found after minutes of filtering wastes the minutes."""
+    from tokenizers import Tokenizer
+
+    file = Path(value) / "tokenizer.json" if Path(value).is_dir() else Path(value)
+    if not file.is_file():
+        raise InputError(f"{where}: tokenizer: no tokenizer.json at {value}")
+    try:
+        Tokenizer.from_file(str(file))
+    except Exception as exc:  # the Rust side raises plain Exception for every kind of bad file
+        raise InputError(f"{where}: tokenizer: {file} is not a tokenizer.json ({' '.join(str(exc).split())[:200]})") from None

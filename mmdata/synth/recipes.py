@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from mmdata.errors import InputError
 
 DEFAULT_RECIPES = {
@@ -60,15 +58,64 @@ def _template(source: str):
 def load_recipe(kind: str, path: str | Path | None = None) -> Recipe:
     """The recipe for synthesis type ``kind``: ``path`` if given, else the shipped default."""
     from mmdata.schemas.check import specs_dir
+    from mmdata.yamlfile import load_yaml
 
     path = Path(path) if path else specs_dir() / "prompts" / DEFAULT_RECIPES[kind]
-    if not path.exists():
-        raise InputError(f"--recipe {path}: no such file")
-    raw = path.read_bytes()
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise InputError(f"recipe {path}: not valid YAML ({exc})") from None
+    loaded = load_yaml(path, "--recipe")
+    data = loaded.data
     if not isinstance(data, dict) or not isinstance(data.get("prompts"), dict):
         raise InputError(f"recipe {path}: needs a 'prompts' mapping")
-    return Recipe(str(data.get("id") or path.stem), hashlib.sha256(raw).hexdigest()[:16], data, str(path))
+    _check_fields(data, loaded)
+    return Recipe(str(data.get("id") or path.stem), hashlib.sha256(loaded.raw).hexdigest()[:16], data, str(path))
+
+
+def _check_fields(data: dict, loaded) -> None:
+    """Types of the fields the synthesis code reads, checked here: a prompt that is a list, or a
+    count that is a string, would otherwise fail deep inside a run, far from the file and the line."""
+    import string
+
+    from mmdata.mix.spec import _line
+
+    def fail(keys: list, message: str):
+        raise InputError(f"{loaded.path}:{_line(loaded.tree, keys)}: {'.'.join(map(str, keys))}: {message}")
+
+    def kind(value) -> str:
+        return type(value).__name__
+
+    def count(value, low: int) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+    if data.get("id") is not None and not isinstance(data["id"], (str, int)):
+        fail(["id"], f"should be a string, not {kind(data['id'])}")
+    for name, source in data["prompts"].items():
+        if not isinstance(source, str):
+            fail(["prompts", name], f"a prompt is a Jinja template (a string), not {kind(source)}")
+    sampling = data.get("sampling")
+    if sampling is not None and not isinstance(sampling, dict):
+        fail(["sampling"], f"should be a mapping of request parameters, not {kind(sampling)}")
+    for name, value in (sampling or {}).items():
+        if isinstance(value, dict):
+            fail(["sampling", name], "should be a number, a string or a list, not a mapping")
+    if "questions_per_item" in data and not count(data["questions_per_item"], 1):
+        fail(["questions_per_item"], f"should be a whole number of at least 1, not {data['questions_per_item']!r}")
+    for name, low in (("follow_ups", 0), ("turns", 1)):
+        if name in data:
+            value = data[name]
+            if not isinstance(value, list) or not value or not all(count(v, low) for v in value):
+                fail([name], f"should be a non-empty list of whole numbers of at least {low}, not {value!r}"[:300])
+    if "instructions" in data:
+        pairs = data["instructions"]
+        if not isinstance(pairs, list) or not pairs:
+            fail(["instructions"], "should be a non-empty list of [English, Malay] pairs")
+        known = {"a", "b", "a_ms", "b_ms", "n", "kinds", "kinds_ms"}
+        for i, pair in enumerate(pairs):
+            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(t, str) for t in pair)):
+                fail(["instructions", i], "should be an [English, Malay] pair of strings")
+            for text in pair:
+                try:
+                    names = {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+                except ValueError as exc:
+                    fail(["instructions", i], f"bad {{placeholder}} in {text!r}: {exc}")
+                unknown = sorted(n for n in names if n.split(".")[0].split("[")[0] not in known)
+                if unknown:
+                    fail(["instructions", i], f"unknown placeholder {{{unknown[0]}}} (known: {', '.join(sorted(known))})")
