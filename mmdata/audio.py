@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -16,6 +17,25 @@ from mmdata.errors import MediaError
 
 SAMPLE_RATE = 16000
 OPUS_BITRATE = 32000
+
+
+def decode_to_end(container, stream) -> Iterator:
+    """The frames of ``stream`` until its data ends or stops decoding.
+
+    A file cut short (an interrupted download) decodes up to the cut and then errors: what
+    decoded is kept, so the file counts for what it really holds. An error before any frame
+    is raised: that file holds nothing.
+    """
+    import av
+
+    decoded = False
+    try:
+        for frame in container.decode(stream):
+            decoded = True
+            yield frame
+    except av.FFmpegError:
+        if not decoded:
+            raise
 
 
 def load_16k_mono(path: str | Path) -> np.ndarray:
@@ -28,7 +48,7 @@ def load_16k_mono(path: str | Path) -> np.ndarray:
                 raise MediaError(f"{path}: no audio stream")
             resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
             chunks = []
-            for frame in container.decode(container.streams.audio[0]):
+            for frame in decode_to_end(container, container.streams.audio[0]):
                 chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
             chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
     except MediaError:

@@ -55,26 +55,38 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _probe_audio(path: Path) -> dict:
-    import soundfile
+# Containers whose length libsndfile measures from the data present (PCM bounded by the file
+# size; Ogg from its last page), so a cut file reports what it holds. FLAC and MP3 report the
+# length their header declares, and a half-downloaded file would be recorded at full length.
+_MEASURED_FORMATS = {"WAV", "WAVEX", "AIFF", "AU", "W64", "RF64", "CAF", "OGG"}
+# Opening these with libsndfile is wasted (they are decoded anyway), and its MP3 decoder prints
+# warnings about cut files to stderr.
+_DECODE_EXTS = {".mp3", ".flac", ".m4a", ".aac", ".webm", ".mka"}
 
-    try:
-        info = soundfile.info(str(path))
-        if info.frames <= 0:
-            raise MediaError(f"{path}: audio has no samples")
-        return {"duration_s": info.frames / info.samplerate, "sample_rate": info.samplerate, "channels": info.channels}
-    except MediaError:
-        raise
-    except Exception:  # soundfile reads WAV/FLAC/OGG; anything else goes to PyAV below
-        pass
+
+def _probe_audio(path: Path) -> dict:
+    if path.suffix.lower() not in _DECODE_EXTS:
+        import soundfile
+
+        try:
+            info = soundfile.info(str(path))
+        except Exception:  # soundfile reads WAV/FLAC/OGG; anything else goes to PyAV below
+            info = None
+        if info is not None and info.format in _MEASURED_FORMATS:
+            if info.frames <= 0:
+                raise MediaError(f"{path}: audio has no samples")
+            return {"duration_s": info.frames / info.samplerate, "sample_rate": info.samplerate,
+                    "channels": info.channels}
     import av
+
+    from mmdata.audio import decode_to_end
 
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:
                 raise MediaError(f"{path}: no audio stream")
             stream = container.streams.audio[0]
-            samples = sum(frame.samples for frame in container.decode(stream))
+            samples = sum(frame.samples for frame in decode_to_end(container, stream))
             rate = stream.codec_context.sample_rate or stream.rate
             channels = stream.codec_context.channels
     except MediaError:

@@ -48,3 +48,30 @@ def test_media_folder_is_content_addressed(tmp_path):
     assert not list((tmp_path / "media").rglob(".incoming-*"))  # failed adds leave nothing behind
     with pytest.raises(MediaMissing):
         folder.path("0" * 64)
+
+
+def test_a_cut_mp3_counts_for_what_decodes_not_what_its_header_claims(tmp_path):
+    whole = make_mp3(tmp_path / "whole.mp3", seconds=3.0)
+    data = whole.read_bytes()
+    (tmp_path / "half.mp3").write_bytes(data[:len(data) // 2])  # an interrupted download
+    assert probe(whole).duration_s == pytest.approx(3.0, abs=0.05)
+    half = probe(tmp_path / "half.mp3").duration_s
+    assert 1.2 < half < 1.8  # the Xing header still says 3 s
+    from mmdata.audio import load_16k_mono
+
+    assert len(load_16k_mono(tmp_path / "half.mp3")) / 16000 == pytest.approx(half, abs=0.05)
+    (tmp_path / "stub.mp3").write_bytes(data[:300])  # nothing decodes
+    with pytest.raises(MediaError, match="stub.mp3"):
+        probe(tmp_path / "stub.mp3")
+
+
+def test_a_cut_flac_counts_for_what_decodes(tmp_path):
+    import soundfile
+
+    wav = make_wav(tmp_path / "a.wav", seconds=2.0)
+    samples, rate = soundfile.read(str(wav))
+    soundfile.write(str(tmp_path / "a.flac"), samples, rate)
+    data = (tmp_path / "a.flac").read_bytes()
+    (tmp_path / "cut.flac").write_bytes(data[:len(data) // 2])
+    assert probe(tmp_path / "a.flac").duration_s == pytest.approx(2.0)
+    assert probe(tmp_path / "cut.flac").duration_s < 1.5  # STREAMINFO still says 2 s
