@@ -7,16 +7,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmdata.errors import InputError
 from mmdata.formats import open_source
 from mmdata.progress import ProgressCallback, silent
-from mmdata.schemas.check import RecordChecker
+from mmdata.schemas.check import RecordChecker, Violation
 from mmdata.store.journal import RunJournal
 from mmdata.store.commit import commit_staged
 from mmdata.store.lake import Store
 from mmdata.store.media import sha256_file
 from mmdata.schemas.items import item_problems
 from mmdata.store.resolve import MediaResolver
-from mmdata.store.tables import arrow_schema, to_row
+from mmdata.store.tables import arrow_schema, is_content_key, to_row
 from mmdata.store.versions import Lineage, check_name, list_versions
 
 MAX_REJECT_SAMPLES = 20
@@ -65,6 +66,21 @@ def _already_imported(store: Store, dataset: str, inputs: list[dict]) -> int | N
     return None
 
 
+def _repeated(record_kind: str, line: int) -> Violation:
+    if record_kind == "conversation":
+        return Violation("source_id", "duplicate-id", f"the input gave line {line} this id, with other content; line {line} is kept")
+    return Violation("media_id", "duplicate-media", f"line {line} has the same media with other fields; line {line} is kept")
+
+
+def _row_count(store: Store, dataset: str) -> int:
+    if not store.exists:
+        return 0
+    with store.reader() as con:
+        if not list_versions(con, dataset):
+            return 0
+        return con.execute(f'SELECT count(*) FROM lake."{dataset}"').fetchone()[0]
+
+
 def import_(
     source: str | Path,
     into: str,
@@ -74,12 +90,15 @@ def import_(
     replace: bool = False,
     wait: float | None = None,
     progress: ProgressCallback = silent,
+    allow_empty: bool = False,
 ) -> ImportResult:
     """Import ``source`` into dataset ``into``, creating version ``into@N`` when anything changed.
 
     Records are upserted by key (see ``tables.record_key``): new ones are added, edited ones
     change, identical ones are skipped; ``replace=True`` also removes records missing from the
-    input. Invalid records go to the rejects with file, line, field path and rule.
+    input, and refuses to empty a dataset (every line rejected) unless ``allow_empty``. Invalid
+    records go to the rejects with file, line, field path and rule; so does a record that repeats
+    an earlier one's input id (or, for media records, its media) with other content.
 
     >>> result = import_("chat.jsonl", into="chats", store="mmdata-store")
     >>> result.version, result.imported, result.rejected
@@ -100,21 +119,31 @@ def import_(
     resolver = MediaResolver(store.media, src.media_root)
     journal = RunJournal(store.runs, "import", arrow_schema(src.record_kind))
     rules: Counter = Counter()
+    first_line: dict[str, tuple[int, str]] = {}  # key -> (line, id), for keys that are not the content
+
+    def reject(item, problems: list[Violation]) -> None:
+        result.rejected += 1
+        raw = item.raw if isinstance(item.raw, str) else json.dumps(item.raw, ensure_ascii=False, default=str)
+        for problem in problems:
+            rules[problem.rule] += 1
+            reject = {"file": str(src.path / item.file if item.file else src.path), "line": item.line, "field_path": problem.path,
+                      "rule": problem.rule, "message": problem.message, "record": raw[:4000]}
+            journal.rejects.add(reject)
+            if len(result.reject_samples) < MAX_REJECT_SAMPLES:
+                result.reject_samples.append({k: v for k, v in reject.items() if k != "record"})
+
     for item in src.items:
         result.read += 1
         problems = item_problems(item, src.record_kind, resolver, checker)
         if problems:
-            result.rejected += 1
-            raw = item.raw if isinstance(item.raw, str) else json.dumps(item.raw, ensure_ascii=False, default=str)
-            for problem in problems:
-                rules[problem.rule] += 1
-                reject = {"file": str(src.path / item.file if item.file else src.path), "line": item.line, "field_path": problem.path,
-                          "rule": problem.rule, "message": problem.message, "record": raw[:4000]}
-                journal.rejects.add(reject)
-                if len(result.reject_samples) < MAX_REJECT_SAMPLES:
-                    result.reject_samples.append({k: v for k, v in reject.items() if k != "record"})
+            reject(item, problems)
         else:
-            journal.records.add(to_row(src.record_kind, item.record))
+            row = to_row(src.record_kind, item.record)
+            earlier = None if is_content_key(row) else first_line.setdefault(row["key"], (item.line, row["id"]))
+            if earlier and earlier[1] != row["id"]:
+                reject(item, [_repeated(src.record_kind, earlier[0])])
+            else:
+                journal.records.add(row)
         if result.read % 1000 == 0:
             progress("reading", result.read, None)
     progress("reading", result.read, result.read)
@@ -122,11 +151,18 @@ def import_(
         journal.media.add(info.row())
     staged = journal.close()
     result.rejects_by_rule = dict(rules)
+    held = _row_count(store, into) if replace and not allow_empty and staged.get("records") is None else 0
+    if held:
+        journal.remove()
+        reasons = ", ".join(f"{rule} {n}" for rule, n in rules.most_common(3)) or "the input has no records"
+        raise InputError(f"refusing to replace {into} ({held} records) with nothing: all {result.read} "
+                         f"records read were rejected ({reasons}); check it with mmdata validate {source}, "
+                         "or pass --allow-empty to empty the dataset")
 
     lineage = Lineage(
         command="import",
         arguments={"source": str(source), "format": src.format, "media_root": str(media_root) if media_root else None,
-                   "replace": replace},
+                   "replace": replace, "allow_empty": allow_empty},
         inputs=inputs,
     )
     committed = commit_staged(store, into, src.record_kind, staged, lineage, journal.run_id,
@@ -141,4 +177,6 @@ def import_(
         result.message = f"nothing new in {src.path} for {into}: {result.skipped} skipped, {result.rejected} rejected"
     else:
         result.message = f"{into}@{result.version}: {result.imported} imported, {result.rejected} rejected, {result.skipped} skipped"
+        if result.removed:
+            result.message += f", {result.removed} removed"
     return result

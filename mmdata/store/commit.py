@@ -42,7 +42,9 @@ def commit_staged(
 ) -> CommitResult:
     """Upsert ``staged["records"]`` (Parquet) into ``dataset`` by key, in one transaction.
 
-    New keys are added, known keys with new content changed, identical rows skipped; with
+    Staged conversations first take over the key of the stored record they replace where that
+    can be told (see ``_pair_edits``). New keys are added, known keys with new content changed,
+    identical rows skipped; with
     ``replace`` the keys missing from the staged rows are removed. A version is recorded only
     when something changed. ``staged["media"]`` rows join ``_media``; ``staged["rejects"]``
     join ``_rejects`` (even with no version; a reject already on record is not added twice, so
@@ -57,6 +59,8 @@ def commit_staged(
     progress("committing", 0, 1)
     with store.transaction(wait) as con:
         _prepare(con, dataset, record_kind, staged.get("records"), unique_keys)
+        if record_kind == "conversation" and not unique_keys:
+            _pair_edits(con, dataset)
         _upsert(con, dataset, result, replace, adopt=staged["records"] if adopt and replace and unique_keys else None)
         if result.changes:
             result.version = record_version(con, dataset, record_kind, lineage,
@@ -92,6 +96,48 @@ def _prepare(con, dataset: str, record_kind: str, records: Path | None, unique_k
         con.execute(f"CREATE TEMP TABLE staged AS SELECT * FROM {table} LIMIT 0")
 
 
+# What pairs an edited conversation with the one it replaces, strongest first: the same media and
+# first question (an answer or a translation fixed), then the same media and context (the question
+# reworded in a dialogue made from one clip and its transcript: the reference's one-file-per-dialogue
+# layouts). Only conversations with media take part in the second.
+_MATCHES = [
+    "hash(kind, images, audios, list_filter(chat, lambda t: t.role = 'user')[1].content)",
+    "CASE WHEN len(images) + len(audios) > 0 THEN hash(kind, images, audios, context) END",
+]
+
+
+def _pair_edits(con, dataset: str) -> None:
+    """Give staged conversations the key of the stored record they replace, where that is unambiguous.
+
+    A conversation without an input id is keyed by its content, so an edited one arrives under a
+    new key. Before the upsert, each such staged row that matches no stored key is paired with a
+    stored row no staged row claims: first one with the same content (the same record: its key is
+    kept), then by each of ``_MATCHES`` where exactly one waiting staged row and exactly one
+    unclaimed stored row share the value. Paired rows take the stored key, so the upsert counts
+    them as changed and ``diff`` shows them so; everything else stays a new record. Nothing is
+    merged on a guess with two candidates.
+    """
+    table = f'lake."{dataset}"'
+    waiting = f"staged.key = staged.id AND staged.key NOT IN (SELECT key FROM {table})"
+    (count,) = con.execute(f"SELECT count(*) FROM staged WHERE {waiting}").fetchone()
+    if not count or not con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]:
+        return
+    matches = ", ".join(f"{m} AS m{i}" for i, m in enumerate(_MATCHES))
+    con.execute(f"""CREATE TEMP TABLE unclaimed AS SELECT key, id, {matches} FROM {table}
+                    WHERE key NOT IN (SELECT key FROM staged)""")
+    con.execute(f"""UPDATE staged SET key = u.key FROM (SELECT id, min(key) AS key FROM unclaimed GROUP BY id) u
+                    WHERE staged.id = u.id AND {waiting}""")
+    for i, match in enumerate(_MATCHES):
+        con.execute(f"""UPDATE staged SET key = p.old_key FROM (
+                          SELECT s.key AS new_key, u.key AS old_key
+                          FROM (SELECT key, {match} AS m FROM staged WHERE {waiting}
+                                QUALIFY count(*) OVER (PARTITION BY m) = 1) s
+                          JOIN (SELECT key, m{i} AS m FROM unclaimed WHERE key NOT IN (SELECT key FROM staged)
+                                QUALIFY count(*) OVER (PARTITION BY m) = 1) u ON s.m = u.m) p
+                        WHERE staged.key = p.new_key""")
+    con.execute("DROP TABLE unclaimed")
+
+
 def _upsert(con, dataset: str, result: CommitResult, replace: bool, adopt: Path | None = None) -> None:
     table = f'lake."{dataset}"'
     (result.staged,) = con.execute("SELECT count(*) FROM staged").fetchone()
@@ -116,10 +162,11 @@ def _upsert(con, dataset: str, result: CommitResult, replace: bool, adopt: Path 
             con.execute(f"DELETE FROM {table}")
             con.execute("CALL ducklake_add_data_files('lake', ?, ?)", [dataset, str(adopt)])
         return
-    con.execute(f"DELETE FROM {table} WHERE key IN (SELECT key FROM staged) AND id NOT IN (SELECT id FROM staged)")
+    # Changed rows go out and come back with their new content; unchanged keys stay where they are.
+    con.execute(f"DELETE FROM {table} WHERE key IN (SELECT s.key FROM staged s JOIN {table} t ON s.key = t.key AND s.id <> t.id)")
     if replace:
         con.execute(f"DELETE FROM {table} WHERE key NOT IN (SELECT key FROM staged)")
-    con.execute(f"INSERT INTO {table} SELECT * FROM staged WHERE id NOT IN (SELECT id FROM {table})")
+    con.execute(f"INSERT INTO {table} SELECT * FROM staged WHERE key NOT IN (SELECT key FROM {table})")
 
 
 def _add_rejects(con, dataset: str, version: int | None, run_id: str, rejects: Path | None) -> int:

@@ -96,21 +96,33 @@ def _digest(value) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def record_key(record_kind: str, record: dict) -> str:
+def record_key(record_kind: str, record: dict, content_id: str) -> str:
     """The identity a record keeps across edits, so ``diff`` can say "changed" rather than removed+added.
 
-    Media records are keyed by their media; a conversation by its kind, media and first user
-    turn (fixing an answer or a translation changes the record, asking something else is a new one).
+    Media records are keyed by their media (and time span). A conversation is keyed by the id its
+    input gave it (``source_id``) when it has one, else by its content (``content_id``): two
+    conversations are one record only when the input says so or their content is the same. The
+    commit then lets a content-keyed record that replaces an old one take over the old key when
+    the pairing is unambiguous (``commit._pair_edits``), which is how a corrected re-import of a
+    file without ids still shows as "changed".
     """
     if record_kind != "conversation":
         return _digest([record_kind, record.get("media_id"), record.get("start"), record.get("end")])
-    first_user = next((t.get("content") for t in record.get("chat") or [] if t.get("role") == "user"), None)
-    return _digest([record.get("kind"), record.get("images"), record.get("audios"), first_user])
+    source_id = record.get("source_id")
+    if isinstance(source_id, (str, int)) and not isinstance(source_id, bool) and str(source_id):
+        return _digest(["source_id", str(source_id)])
+    return content_id
 
 
 def record_id(record: dict) -> str:
     """Content hash of everything but the id and key themselves."""
     return _digest({k: v for k, v in record.items() if k not in ("id", "key") and v is not None})
+
+
+def is_content_key(row: dict) -> bool:
+    """Whether a row's key is its content (no input id, no media identity): such rows never collide
+    with a different record, so an input needs no check for repeated keys."""
+    return row["key"] == row["id"]
 
 
 def to_row(record_kind: str, record: dict) -> dict:
@@ -128,7 +140,7 @@ def to_row(record_kind: str, record: dict) -> dict:
     row["extra"] = json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None
     canonical = from_row(record_kind, {**row, "id": None, "key": None})
     row["id"] = record_id(canonical)
-    row["key"] = record_key(record_kind, canonical)
+    row["key"] = record_key(record_kind, canonical, row["id"])
     return row
 
 
