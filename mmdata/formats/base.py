@@ -11,11 +11,12 @@ from mmdata.store.media import media_kind
 
 
 class FormatError(ValueError):
-    """A line that cannot become a record; carries the field path it is about."""
+    """A line that cannot become a record; carries the field path it is about and the rule it breaks."""
 
-    def __init__(self, path: str, message: str):
+    def __init__(self, path: str, message: str, rule: str = "format"):
         super().__init__(message)
         self.path = path
+        self.rule = rule
 
 
 @dataclass
