@@ -10,6 +10,21 @@ import re
 
 PLACEHOLDERS = {"images": "<image>", "audios": "<audio>"}
 
+# LLaMA-Factory's tool turns: a tool call stands where an answer would, its result where a question would.
+ASKING_ROLES = ("user", "observation")
+ANSWERING_ROLES = ("assistant", "function_call")
+
+# Tags that look like a media placeholder but are not ours: translators turn <image> into <imej> or
+# <gambar>, other tools write <img>, <Image>, <image_1>, <audio_ms>. Taken as text they would
+# train a model on a tag it never sees with a medium. Attributes are not matched, so HTML such as
+# <img src="..."> in a conversation about web pages passes.
+PLACEHOLDER_LIKE = re.compile(
+    r"<\s*/?\s*(image|imej|img|gambar|gambarajah|picture|foto|photo|audio|suara|bunyi|video)"
+    r"(?:[\s_-]*(?:ms|en|\d+))?\s*/?\s*>",
+    re.IGNORECASE,
+)
+VIDEO_FIELDS = ("videos", "video")
+
 # Strings a scraped machine translator put where a translation should be (the reference
 # system's weak point): placeholder nulls and the translator's own user-interface text.
 NULL_TEXTS = {"none", "null", "nan", "n/a", "undefined"}
@@ -24,12 +39,33 @@ TRANSLATOR_UI = re.compile(
 Violation = tuple[str, str, str]
 
 
+def _placeholder_like(path: str, text) -> list[Violation]:
+    found = []
+    for match in PLACEHOLDER_LIKE.finditer(text if isinstance(text, str) else ""):
+        tag = match.group(0)
+        if tag in PLACEHOLDERS.values():
+            continue
+        if match.group(1).lower() == "video":
+            found.append((path, "video-unsupported", f"{tag} placeholder: video is not stored; take the video turns out or drop the record"))
+        else:
+            found.append((path, "placeholder-unknown", f"{tag} is not a placeholder; write <image> or <audio> (one per medium)"))
+    return found
+
+
 def conversation_rules(record: dict) -> list[Violation]:
-    """Placeholders match media, roles alternate, no empty turns, no fake Malay."""
+    """Placeholders match media, roles alternate, no empty turns, no fake Malay, no video."""
     found: list[Violation] = []
+    for field in VIDEO_FIELDS:
+        if record.get(field):
+            found.append((field, "video-unsupported", f"the record carries {field!r}; video is not stored (only images and audio)"))
     chat = record.get("chat") or []
     turns = [t for t in chat if isinstance(t, dict)]
+    turn_fields = record.get("turn_fields")
+    if turn_fields is not None and len(turn_fields) != len(turns):
+        found.append(("turn_fields", "turn-fields", f"{len(turn_fields)} entries for {len(turns)} turns"))
     for i, turn in enumerate(turns):
+        for field in ("content", "content_ms"):
+            found += _placeholder_like(f"chat/{i}/{field}", turn.get(field))
         for field in ("content", "content_ms"):
             value = turn.get(field)
             if field == "content" and isinstance(value, str) and not value.strip():
@@ -58,13 +94,15 @@ def conversation_rules(record: dict) -> list[Violation]:
     roles = [t.get("role") for t in turns]
     body = roles[1:] if roles[:1] == ["system"] else roles
     for i, role in enumerate(body):
-        expected = "user" if i % 2 == 0 else "assistant"
-        if role != expected:
+        expected = ASKING_ROLES if i % 2 == 0 else ANSWERING_ROLES
+        if role not in expected:
             index = i + (len(roles) - len(body))
-            found.append((f"chat/{index}/role", "role-order", f"expected {expected}, got {role} (user and assistant alternate after an optional system turn)"))
+            found.append((f"chat/{index}/role", "role-order",
+                          f"expected {' or '.join(expected)}, got {role} (a question or tool result, then an answer or "
+                          "tool call, in turn, after an optional system turn)"))
             break
-    if body and body[-1] == "user":
-        found.append((f"chat/{len(roles) - 1}/role", "role-order", "the chat ends on a user turn with no answer"))
+    if body and body[-1] in ASKING_ROLES:
+        found.append((f"chat/{len(roles) - 1}/role", "role-order", f"the chat ends on a {body[-1]} turn with no answer"))
     return found
 
 

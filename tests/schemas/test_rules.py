@@ -123,3 +123,39 @@ def test_fast_check_agrees_with_jsonschema():
     for kind, records in cases.items():
         for record in records:
             assert _fast_check(kind)(record) == _validator(kind).is_valid(record), (kind, record)
+
+
+def test_tool_turns_take_the_question_and_answer_places():
+    """LLaMA-Factory's rule: a tool call answers, its result asks; the chat still ends on an answer."""
+    tools = [{"role": "user", "content": "Weather in Ipoh?"}, {"role": "function_call", "content": '{"name": "weather"}'},
+             {"role": "observation", "content": '{"sky": "rain"}'}, {"role": "assistant", "content": "Rain."}]
+    assert rules_of({"kind": "text", "chat": tools}) == set()
+    assert ("chat/1/role", "role-order") in rules_of({"kind": "text", "chat": [tools[0], tools[2], tools[3]]})
+    assert ("chat/2/role", "role-order") in rules_of({"kind": "text", "chat": tools[:3]})
+    assert ("chat/0/role", "schema:enum") in rules_of({"kind": "text", "chat": [{"role": "tool", "content": "x"}]})
+
+
+@pytest.mark.parametrize("tag", ["<imej>", "<img>", "<gambar>", "<Image>", "<image_1>", "<audio_ms>", "<suara>", "</image>"])
+def test_placeholders_we_do_not_know_are_flagged(tag):
+    record = conversation()
+    record["chat"][1]["content_ms"] = f"Kedua-duanya {tag} dari Malaysia."
+    assert ("chat/1/content_ms", "placeholder-unknown") in rules_of(record)
+
+
+def test_html_is_not_a_placeholder():
+    record = conversation()
+    record["chat"][1]["content"] = 'Write <img src="a.png"> in the page.'
+    assert rules_of(record) == set()
+
+
+def test_video_is_refused_by_name():
+    assert ("videos", "video-unsupported") in rules_of(conversation(videos=["a.mp4"]))
+    record = conversation()
+    record["chat"][0]["content"] = "<video>" + record["chat"][0]["content"]
+    assert ("chat/0/content", "video-unsupported") in rules_of(record)
+
+
+def test_turn_fields_are_one_object_per_turn():
+    assert rules_of(conversation(turn_fields=[{"score": 1}, {}])) == set()
+    assert ("turn_fields", "turn-fields") in rules_of(conversation(turn_fields=[{"score": 1}]))
+    assert ("turn_fields/0", "schema:type") in rules_of(conversation(turn_fields=["x", {}]))
