@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator
 
 from mmdata.errors import InputError
 from mmdata.formats.base import FormatError, Item, read_json_items
-from mmdata.formats.chatformats import llava, sharegpt
+from mmdata.formats.chatformats import layout_from_dataset_info, llava, sharegpt
 from mmdata.formats.folder import folder_items, folder_kind
 from mmdata.formats.native import hf_disk_rows, is_hf_disk, native, native_kind, parquet_rows
 from mmdata.formats.reference import audio_instruction, relationship
@@ -37,7 +38,7 @@ def shape_of(obj: object) -> str | None:
         return "audio-instruction"
     if isinstance(obj.get("filename"), list) and "instruction" in keys:
         return "relationship"
-    if "conversations" in keys and ("image" in keys or "id" in keys):
+    if "conversations" in keys and ("image" in keys or "id" in keys) and not keys & {"images", "audios", "videos", "tools", "system"}:
         return "llava"
     if "messages" in keys or "conversations" in keys:
         return "sharegpt"
@@ -71,8 +72,30 @@ def _row_source(path: Path) -> Callable[[], Iterator[tuple[int, object]]]:
     return lambda: read_json_items(path)
 
 
+def dataset_info_entry(path: Path) -> dict | None:
+    """The entry of a LLaMA-Factory ``dataset_info.json`` beside ``path`` whose ``file_name`` is ``path``, if any."""
+    info_path = path.parent / "dataset_info.json"
+    if not path.is_file() or not info_path.is_file():
+        return None
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise InputError(f"{info_path}: not valid JSON ({exc})") from None
+    if not isinstance(info, dict):
+        raise InputError(f"{info_path}: expected an object of dataset entries, got {type(info).__name__}")
+    for entry in info.values():
+        if isinstance(entry, dict) and isinstance(entry.get("file_name"), str):
+            if (info_path.parent / entry["file_name"]).resolve() == path.resolve():
+                return entry
+    return None
+
+
 def detect(path: Path) -> str:
-    """The format of ``path``: a folder of media, a HF dataset, or a file's row layout."""
+    """The format of ``path``: a folder of media, a HF dataset, a file a ``dataset_info.json`` names, or a file's row layout."""
+    entry = dataset_info_entry(path)
+    if entry is not None:
+        layout_from_dataset_info(entry, path.parent / "dataset_info.json")  # refuses what we do not read
+        return "sharegpt"
     if path.is_dir() and not is_hf_disk(path) and not any(path.glob("**/*.parquet")):
         return "folder"
     first = _first_row(_row_source(path)())
@@ -82,7 +105,8 @@ def detect(path: Path) -> str:
     return "hf" if is_hf_disk(path) else shape
 
 
-def _converted(rows: Iterator[tuple[int, object]], fixed: str | None) -> Iterator[Item]:
+def _converted(rows: Iterator[tuple[int, object]], fixed: str | None,
+               convert: Callable[[dict], dict] | None = None) -> Iterator[Item]:
     for number, obj in rows:
         if isinstance(obj, FormatError):
             yield Item(number, None, error=obj)
@@ -92,7 +116,7 @@ def _converted(rows: Iterator[tuple[int, object]], fixed: str | None) -> Iterato
             yield Item(number, obj, error=FormatError("$", "record matches no known format"))
             continue
         try:
-            yield Item(number, obj, record=CONVERTERS[shape](obj))
+            yield Item(number, obj, record=(convert or CONVERTERS[shape])(obj))
         except FormatError as exc:
             yield Item(number, obj, error=exc)
 
@@ -134,4 +158,11 @@ def open_source(path: str | Path, format: str | None = None, media_root: str | P
     else:
         kind, fixed = "conversation", format
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    return Source(path, format, kind, root, _converted(rows(), fixed), files)
+    convert = None
+    entry = dataset_info_entry(path) if format == "sharegpt" else None
+    if entry is not None:
+        # Column and role-tag names are the dataset's own; the file is part of what was imported.
+        info_path = path.parent / "dataset_info.json"
+        convert = partial(sharegpt, layout=layout_from_dataset_info(entry, info_path))
+        files.append(info_path)
+    return Source(path, format, kind, root, _converted(rows(), fixed, convert), files)

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from mmdata.formats.base import FormatError, as_list, require, split_media
 
-ROLES = {"user", "assistant", "system"}
+TURN = ("role", "content", "content_ms")
 
 
-def _turns(chat: list) -> list[dict]:
-    turns = []
+def _turns(chat: list) -> tuple[list[dict], list[dict]]:
+    """(chat, turn_fields): a turn's other fields are kept beside it, not dropped."""
+    turns, kept = [], []
     for i, turn in enumerate(chat):
         if not isinstance(turn, dict):
             raise FormatError(f"chat/{i}", "a turn must be an object with role and content")
-        turns.append({k: turn.get(k) for k in ("role", "content", "content_ms") if turn.get(k) is not None})
-    return turns
+        turns.append({k: turn.get(k) for k in TURN if turn.get(k) is not None})
+        kept.append({k: v for k, v in turn.items() if k not in TURN})
+    return turns, kept
+
+
+def _with_turn_fields(record: dict, kept: list[dict]) -> dict:
+    if any(kept):
+        record["turn_fields"] = kept
+    return record
 
 
 def audio_instruction(obj: dict) -> dict:
@@ -22,7 +30,7 @@ def audio_instruction(obj: dict) -> dict:
     The first user turn gets an ``<audio>`` placeholder when it has none (the reference
     added it only at training time).
     """
-    chat = _turns(require(obj, "chat", list))
+    chat, kept = _turns(require(obj, "chat", list))
     filename = require(obj, "filename", str)
     for turn in chat:
         if turn.get("role") == "user":
@@ -31,8 +39,8 @@ def audio_instruction(obj: dict) -> dict:
                     turn[field] = "<audio>\n" + turn[field]
             break
     extra = {k: v for k, v in obj.items() if k not in ("context", "chat", "filename")}
-    return {"kind": "audio-instruction", "context": obj.get("context"), "chat": chat, "audios": [filename],
-            "source": [filename], **extra}
+    return _with_turn_fields({"kind": "audio-instruction", "context": obj.get("context"), "chat": chat, "audios": [filename],
+                              "source": [filename], **extra}, kept)
 
 
 def relationship(obj: dict) -> dict:
@@ -42,6 +50,8 @@ def relationship(obj: dict) -> dict:
     the file order, and the context names each item as the reference prompt did.
     """
     files = require(obj, "filename", list)
+    if not files:
+        raise FormatError("filename", "the filename list is empty: a relationship needs the files it relates", rule="no-media")
     descriptions = as_list(obj.get("filename_description"))
     if descriptions and len(descriptions) != len(files):
         raise FormatError("filename_description", f"{len(descriptions)} descriptions for {len(files)} files")

@@ -5,7 +5,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mmdata.errors import InputError
-from mmdata.formats import detect, open_source
+from mmdata.formats import detect, open_source, shape_of
 from mmdata.formats.base import FormatError
 from mmdata.formats.chatformats import llava, sharegpt
 from mmdata.formats.reference import audio_instruction, relationship
@@ -62,6 +62,7 @@ def test_llava_image_string_list_or_absent():
     one = llava({"id": 7, "image": "x.jpg", "conversations": [{"from": "human", "value": "<image>\nHi"}, {"from": "gpt", "value": "Yo"}]})
     assert one["images"] == ["x.jpg"] and one["kind"] == "image-instruction" and one["source_id"] == "7"
     assert one["chat"] == [{"role": "user", "content": "<image>\nHi"}, {"role": "assistant", "content": "Yo"}]
+    assert "turn_fields" not in one
     none = llava({"id": "t", "conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Yo"}]})
     assert none["images"] == [] and none["kind"] == "text"
     with pytest.raises(FormatError, match="robot") as error:
@@ -123,3 +124,122 @@ def test_parquet_in_sharegpt_and_our_layouts(tmp_path):
     assert source.format == "mmdata"
     (item,) = source.items
     assert item.record["generation"] == {"model": "m"}
+
+
+def test_llava_value_ms_is_the_malay_side_and_other_turn_fields_are_kept():
+    record = llava({"id": "a1", "image": "x.jpg", "model": "gpt-4", "conversations": [
+        {"from": "human", "value": "<image>\nWhat is it?", "value_ms": "<image>\nApakah ini?", "lang": "en"},
+        {"from": "gpt", "value": "A cat.", "value_ms": "Seekor kucing."}]})
+    assert record["chat"] == [{"role": "user", "content": "<image>\nWhat is it?", "content_ms": "<image>\nApakah ini?"},
+                              {"role": "assistant", "content": "A cat.", "content_ms": "Seekor kucing."}]
+    assert record["turn_fields"] == [{"lang": "en"}, {}]
+    assert record["model"] == "gpt-4" and record["source_id"] == "a1"
+
+
+def test_reference_turn_fields_are_kept():
+    record = audio_instruction({"filename": "a.mp3", "chat": [
+        {"role": "user", "content": "Q?", "speaker": "host"}, {"role": "assistant", "content": "A.", "score": 0.9}]})
+    assert record["turn_fields"] == [{"speaker": "host"}, {"score": 0.9}]
+    assert "turn_fields" not in audio_instruction({"filename": "a.mp3", "chat": chat(("Q?", "A."))})
+
+
+def test_relationship_without_files_is_refused_by_rule():
+    with pytest.raises(FormatError) as error:
+        relationship({"filename": [], "instruction": "Related?", "answer": "No."})
+    assert (error.value.path, error.value.rule) == ("filename", "no-media")
+
+
+def test_sharegpt_maps_id_system_tools_tool_roles_and_keeps_videos():
+    record = sharegpt({"id": 12, "system": "Use tools.", "tools": '[{"name": "weather"}]', "videos": ["v.mp4"], "source": "web",
+                       "conversations": [{"from": "human", "value": "Rain?"}, {"from": "function_call", "value": "{}"},
+                                         {"from": "observation", "value": "{}", "latency": 3}, {"from": "gpt", "value": "Yes."}]})
+    assert [t["role"] for t in record["chat"]] == ["system", "user", "function_call", "observation", "assistant"]
+    assert record["chat"][0]["content"] == "Use tools."
+    assert record["turn_fields"] == [{}, {}, {}, {"latency": 3}, {}]
+    assert (record["source_id"], record["tools"], record["videos"], record["source"]) == ("12", '[{"name": "weather"}]', ["v.mp4"], "web")
+    assert "id" not in record and "system" not in record
+
+
+def test_sharegpt_system_turn_wins_over_the_system_column_which_is_kept():
+    record = sharegpt({"system": "column", "messages": [{"role": "system", "content": "turn"}, {"role": "user", "content": "hi"},
+                                                        {"role": "assistant", "content": "yo", "content_ms": "hai"}]})
+    assert record["chat"][0] == {"role": "system", "content": "turn"} and record["system"] == "column"
+    assert record["chat"][2]["content_ms"] == "hai"
+
+
+def test_sharegpt_unknown_role_names_the_turn():
+    with pytest.raises(FormatError, match="robot") as error:
+        sharegpt({"messages": [{"role": "user", "content": "hi"}, {"role": "robot", "content": "yo"}]})
+    assert error.value.path == "messages/1/role"
+
+
+def test_a_sharegpt_row_with_an_id_is_not_taken_for_llava():
+    row = {"id": 1, "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}], "system": "S"}
+    assert shape_of(row) == "sharegpt"
+    assert shape_of({"id": 1, "conversations": []}) == "llava"
+
+
+def _dataset_info(folder, entry):
+    (folder / "dataset_info.json").write_text(json.dumps({"mine": entry}))
+
+
+def test_dataset_info_beside_the_file_names_columns_and_role_tags(tmp_path):
+    path = tmp_path / "dialogs.json"
+    path.write_text(json.dumps([{"dialog": [{"speaker": "asker", "text": "<image>Who?"}, {"speaker": "tool", "text": "{}"},
+                                            {"speaker": "result", "text": "{}"}, {"speaker": "bot", "text": "Kane."}],
+                                 "pics": ["a.png"], "prompt": "Be brief.", "funcs": "[]"}]))
+    _dataset_info(tmp_path, {"file_name": "dialogs.json", "formatting": "sharegpt",
+                             "columns": {"messages": "dialog", "images": "pics", "system": "prompt", "tools": "funcs"},
+                             "tags": {"role_tag": "speaker", "content_tag": "text", "user_tag": "asker", "assistant_tag": "bot",
+                                      "function_tag": "tool", "observation_tag": "result"}})
+    assert detect(path) == "sharegpt"
+    source = open_source(path)
+    assert tmp_path / "dataset_info.json" in source.files
+    (item,) = source.items
+    record = item.record
+    assert [t["role"] for t in record["chat"]] == ["system", "user", "function_call", "observation", "assistant"]
+    assert (record["images"], record["tools"], record["kind"]) == (["a.png"], "[]", "image-instruction")
+    assert not {"dialog", "pics", "prompt", "funcs"} & set(record)
+
+
+def test_dataset_info_conversations_with_role_and_content(tmp_path):
+    path = write_jsonl(tmp_path / "c.jsonl", [{"conversations": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}])
+    _dataset_info(tmp_path, {"file_name": "c.jsonl", "formatting": "sharegpt", "columns": {"messages": "conversations"},
+                             "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"}})
+    (item,) = open_source(path).items
+    assert item.record["chat"] == [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]
+
+
+def test_dataset_info_defaults_are_llama_factorys(tmp_path):
+    """An entry that names no tags means from/value/human/gpt, as in LLaMA-Factory."""
+    path = write_jsonl(tmp_path / "g.jsonl", [{"conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}]}])
+    _dataset_info(tmp_path, {"file_name": "g.jsonl", "formatting": "sharegpt"})
+    (item,) = open_source(path).items
+    assert [t["role"] for t in item.record["chat"]] == ["user", "assistant"]
+
+
+@pytest.mark.parametrize("entry,message", [
+    ({"formatting": "alpaca"}, "formatting 'alpaca'"),
+    ({}, "formatting 'alpaca'"),
+    ({"formatting": "openai"}, "formatting 'openai'"),
+    ({"formatting": "sharegpt", "ranking": True}, "preference data"),
+    ({"formatting": "sharegpt", "columns": {"kto_tag": "label"}}, "preference data"),
+])
+def test_dataset_info_formats_we_do_not_read_are_refused(tmp_path, entry, message):
+    path = write_jsonl(tmp_path / "a.jsonl", [{"instruction": "x", "output": "y"}])
+    _dataset_info(tmp_path, {"file_name": "a.jsonl", **entry})
+    with pytest.raises(InputError, match=message):
+        detect(path)
+    with pytest.raises(InputError, match=message):
+        open_source(path, format="sharegpt")
+    assert open_source(path, format="mmdata").format == "mmdata"  # another --format ignores the entry
+
+
+def test_dataset_info_for_other_files_is_ignored(tmp_path):
+    path = write_jsonl(tmp_path / "x.jsonl", [{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}])
+    _dataset_info(tmp_path, {"file_name": "other.json", "formatting": "alpaca"})
+    assert detect(path) == "sharegpt"
+    assert tmp_path / "dataset_info.json" not in open_source(path).files
+    (tmp_path / "dataset_info.json").write_text("{broken")
+    with pytest.raises(InputError, match="dataset_info.json: not valid JSON"):
+        detect(path)
