@@ -24,11 +24,11 @@ class DemoStep:
     fields: dict | None = None
 
 
-def _import_step(store: Store, source: str, into: str, what: str) -> DemoStep:
+def _import_step(store: Store, source: str, into: str, what: str, replace: bool = False) -> DemoStep:
     from mmdata.importing import import_
 
-    result = import_(SAMPLES / source, into, store)
-    return DemoStep(f"Import {what}", f"mmdata import {source} --into {into}",
+    result = import_(SAMPLES / source, into, store, replace=replace)
+    return DemoStep(f"Import {what}", f"mmdata import {source} --into {into}" + (" --replace" if replace else ""),
                     f"{result.message} (detected format: {result.format})",
                     [{k: v for k, v in s.items() if k != "file"} for s in result.reject_samples] or None)
 
@@ -150,7 +150,8 @@ def demo(store: Store | str | None = None) -> Iterator[DemoStep]:
     ]:
         yield DemoStep(title, f'mmdata query "{sql}"', rows=query(sql, store).table.to_pylist())
 
-    yield _import_step(store, "audio_instructions_fix.jsonl", "audio_chat", "a corrected file (fixes a translation, edits an answer)")
+    yield _import_step(store, "audio_instructions_fix.jsonl", "audio_chat",
+                       "a corrected file in place of the first (fixes a translation, edits an answer)", replace=True)
     changes = diff("audio_chat@1", "audio_chat@2", store)
     yield DemoStep("What changed between two versions", "mmdata diff audio_chat@1 audio_chat@2", rows=[changes["counts"]])
     tag("audio_chat@2", "stable", store)

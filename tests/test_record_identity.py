@@ -90,6 +90,13 @@ def test_a_corrected_reimport_without_ids_shows_as_changed(store, media):
     assert diff("talk@1", "talk@2", store)["counts"] == {"added": 0, "removed": 0, "changed": 2, "unchanged": 1}
 
 
+def test_without_replace_a_new_answer_is_more_data_not_an_edit(store, media):
+    import_(write_jsonl(media / "a.jsonl", [{"filename": "aud/x.wav", "chat": chat(("Q?", "First answer."))}]), "talk", store)
+    result = import_(write_jsonl(media / "b.jsonl", [{"filename": "aud/x.wav", "chat": chat(("Q?", "Second answer."))}]),
+                     "talk", store)
+    assert (result.added, result.changed) == (1, 0) and count(store, "talk") == 2
+
+
 def test_ambiguous_edits_are_added_not_guessed(store, media):
     # Two stored answers to one question about one clip, and two new ones: which replaced which
     # cannot be told, so with --replace it is two removed and two added.
@@ -113,7 +120,7 @@ def test_keys_of_data_imported_before_keep_working(store, media, audio_instructi
     assert again.version is None and again.unchanged == 2
     lines = [json.loads(line) for line in audio_instruction_file.read_text().splitlines()]
     lines[0]["chat"][1]["content"] = "A corrected answer."
-    fixed = import_(write_jsonl(media / "fixed.jsonl", lines), "talk", store)
+    fixed = import_(write_jsonl(media / "fixed.jsonl", lines), "talk", store, replace=True)
     assert (fixed.changed, fixed.added) == (1, 0)
     with store.reader() as con:
         assert sorted(r[0] for r in con.execute('SELECT key FROM lake."talk"').fetchall()) == old_keys

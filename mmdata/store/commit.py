@@ -42,8 +42,8 @@ def commit_staged(
 ) -> CommitResult:
     """Upsert ``staged["records"]`` (Parquet) into ``dataset`` by key, in one transaction.
 
-    Staged conversations first take over the key of the stored record they replace where that
-    can be told (see ``_pair_edits``). New keys are added, known keys with new content changed,
+    Staged conversations first take over the key of a stored record with the same content, and
+    with ``replace`` of the one they replace where that can be told (see ``_pair_edits``). New keys are added, known keys with new content changed,
     identical rows skipped; with
     ``replace`` the keys missing from the staged rows are removed. A version is recorded only
     when something changed. ``staged["media"]`` rows join ``_media``; ``staged["rejects"]``
@@ -60,7 +60,7 @@ def commit_staged(
     with store.transaction(wait) as con:
         _prepare(con, dataset, record_kind, staged.get("records"), unique_keys)
         if record_kind == "conversation" and not unique_keys:
-            _pair_edits(con, dataset)
+            _pair_edits(con, dataset, near=replace)
         _upsert(con, dataset, result, replace, adopt=staged["records"] if adopt and replace and unique_keys else None)
         if result.changes:
             result.version = record_version(con, dataset, record_kind, lineage,
@@ -106,16 +106,20 @@ _MATCHES = [
 ]
 
 
-def _pair_edits(con, dataset: str) -> None:
-    """Give staged conversations the key of the stored record they replace, where that is unambiguous.
+def _pair_edits(con, dataset: str, near: bool) -> None:
+    """Give staged conversations the key of the stored record they are, or replace.
 
     A conversation without an input id is keyed by its content, so an edited one arrives under a
-    new key. Before the upsert, each such staged row that matches no stored key is paired with a
-    stored row no staged row claims: first one with the same content (the same record: its key is
-    kept), then by each of ``_MATCHES`` where exactly one waiting staged row and exactly one
-    unclaimed stored row share the value. Paired rows take the stored key, so the upsert counts
-    them as changed and ``diff`` shows them so; everything else stays a new record. Nothing is
-    merged on a guess with two candidates.
+    new key (and records stored by older versions have keys of another recipe). Before the
+    upsert, each such staged row that matches no stored key is paired with a stored row no staged
+    row claims: first one with the same content (the same record: its key is kept). With ``near``
+    (an import that replaces the dataset, so a stored record the input lacks is going away), then
+    by each of ``_MATCHES`` where exactly one waiting staged row and exactly one unclaimed stored
+    row share the value. Paired rows take the stored key, so the upsert counts them as changed
+    and ``diff`` shows them so; everything else stays a new record. Without ``near`` a record
+    with new content is always added beside the stored ones: a second file with another answer
+    to the same question is more data, not a correction. Nothing is merged on a guess with two
+    candidates.
     """
     table = f'lake."{dataset}"'
     waiting = f"staged.key = staged.id AND staged.key NOT IN (SELECT key FROM {table})"
@@ -127,7 +131,7 @@ def _pair_edits(con, dataset: str) -> None:
                     WHERE key NOT IN (SELECT key FROM staged)""")
     con.execute(f"""UPDATE staged SET key = u.key FROM (SELECT id, min(key) AS key FROM unclaimed GROUP BY id) u
                     WHERE staged.id = u.id AND {waiting}""")
-    for i, match in enumerate(_MATCHES):
+    for i, match in enumerate(_MATCHES if near else []):
         con.execute(f"""UPDATE staged SET key = p.old_key FROM (
                           SELECT s.key AS new_key, u.key AS old_key
                           FROM (SELECT key, {match} AS m FROM staged WHERE {waiting}
