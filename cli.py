@@ -22,8 +22,6 @@ class _Group(TyperGroup):
     """
 
     def invoke(self, ctx: typer.Context):
-        import click
-
         from mmdata.errors import MmdataError
         from mmtrain.errors import MmtrainError
 
@@ -34,7 +32,7 @@ class _Group(TyperGroup):
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        except _click_exceptions():
             raise  # usage errors and deliberate exits: click reports them itself
         except BrokenPipeError:
             # The reader of our output went away (`mmdata query ... | head`): not worth a word.
@@ -49,6 +47,20 @@ class _Group(TyperGroup):
             raise typer.Exit(1) from None
         except Exception as exc:
             _bug(exc, ctx)
+
+
+def _click_exceptions() -> tuple:
+    """Usage errors and exits, from typer (which bundles its own click) and from click itself."""
+    import importlib
+
+    kinds = [typer.Exit, typer.Abort]
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        kinds += [getattr(module, kind) for kind in ("ClickException", "Exit", "Abort") if hasattr(module, kind)]
+    return tuple(kinds)
 
 
 def _error_line(message: str) -> None:
@@ -127,6 +139,7 @@ def import_cmd(
     format: Optional[str] = typer.Option(None, "--format", help="audio-instruction|relationship|llava|sharegpt|mmdata|hf|folder (default: detect)."),
     media_root: Optional[Path] = typer.Option(None, "--media-root", help="Where relative media paths start (default: beside the input)."),
     replace: bool = typer.Option(False, "--replace", help="Make the new version exactly the input (remove records it lacks)."),
+    allow_empty: bool = typer.Option(False, "--allow-empty", help="With --replace: allow emptying the dataset when no record is valid."),
     wait: Optional[float] = WaitOpt,
     as_json: bool = JsonOpt,
 ):
@@ -137,7 +150,7 @@ def import_cmd(
     from mmdata.render import console, print_json, problems, progress_bar
 
     with progress_bar(not as_json) as progress:
-        result = import_(source, into, _store(), format, media_root, replace, wait, progress)
+        result = import_(source, into, _store(), format, media_root, replace, wait, progress, allow_empty=allow_empty)
     counts = {"imported": result.imported, "rejected": result.rejected, "skipped": result.skipped}
     if as_json:
         return print_json({"dataset": into, "version": result.version, "format": result.format, **counts,
