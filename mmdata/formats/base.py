@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -34,29 +35,166 @@ class Item:
     file: str | None = None  # when not the source file itself (a folder's member files)
 
 
+# Deeper than any real record; well inside Python's recursion limit, which the JSON parser,
+# the schema check and json.dumps all spend (a deep enough line would be a RecursionError).
+MAX_DEPTH = 64
+_BOM = b"\xef\xbb\xbf"
+
+
+class _NonFinite:
+    """What ``NaN`` / ``Infinity`` parse to: Python's json accepts them, JSON (and every other reader) does not."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class _Duplicated(dict):
+    """An object in which a key was given twice (Python's json silently keeps the last)."""
+
+    duplicate: str = ""
+
+
+class _Parser:
+    """``json.loads`` that marks NaN, Infinity and repeated keys instead of accepting them."""
+
+    def __init__(self):
+        self.marked = False
+
+    def _constant(self, text: str) -> _NonFinite:
+        self.marked = True
+        return _NonFinite(text)
+
+    def _pairs(self, pairs: list) -> dict:
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            self.marked = True
+            seen: set = set()
+            duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))
+            obj = _Duplicated(obj)
+            obj.duplicate = duplicate
+        return obj
+
+    def loads(self, text: str):
+        self.marked = False
+        return json.loads(text, parse_constant=self._constant, object_pairs_hook=self._pairs)
+
+
+def json_problem(value, prefix: str = "") -> FormatError | None:
+    """The first thing in a parsed value that JSON or the store cannot hold, as a FormatError naming its path.
+
+    That is: NaN or infinity, a key given twice, nesting deeper than MAX_DEPTH, or (from Parquet
+    and Arrow rows) a value with no JSON form, such as bytes outside a media ``{bytes, path}``.
+    """
+    stack = [(value, prefix, 0, None)]
+    while stack:
+        value, path, depth, key = stack.pop()
+        where = path or "$"
+        if depth > MAX_DEPTH:
+            return FormatError(where, f"{where}: nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, dict):
+            if isinstance(value, _Duplicated):
+                return FormatError(where, f"{where}: the key {value.duplicate!r} is given twice in one object")
+            for k, v in reversed(list(value.items())):
+                if not isinstance(k, str):
+                    return FormatError(where, f"{where}: a key must be a string, not {type(k).__name__}")
+                stack.append((v, f"{path}/{k}" if path else k, depth + 1, k))
+        elif isinstance(value, (list, tuple)):
+            for i in reversed(range(len(value))):
+                stack.append((value[i], f"{path}/{i}" if path else str(i), depth + 1, None))
+        elif isinstance(value, _NonFinite) or (isinstance(value, float) and not math.isfinite(value)):
+            return FormatError(where, f"{where} is {value}: JSON has no NaN or infinity; use null or a number",
+                               rule="json-nonfinite")
+        elif isinstance(value, (bytes, bytearray, memoryview)):
+            if key != "bytes":
+                return FormatError(where, f"{where}: binary data is only stored as media ({{bytes, path}})")
+        elif value is not None and not isinstance(value, (str, int, float)):
+            return FormatError(where, f"{where}: a {type(value).__name__} value has no JSON form")
+    return None
+
+
+def parse_json(text: str, parser: _Parser | None = None):
+    """One JSON document, or the FormatError saying why it cannot be a record."""
+    parser = parser or _Parser()
+    try:
+        obj = parser.loads(text)
+    except RecursionError:
+        return FormatError("$", f"invalid JSON: nested deeper than {MAX_DEPTH} levels")
+    except ValueError as exc:
+        return FormatError("$", f"invalid JSON: {exc}")
+    if parser.marked or text.count("{") + text.count("[") > MAX_DEPTH:
+        return json_problem(obj) or obj
+    return obj
+
+
+def strict_json(text: str, field: str):
+    """``text`` (a JSON-text column such as ``extra``) parsed; a FormatError naming ``field`` otherwise."""
+    obj = parse_json(text)
+    if isinstance(obj, FormatError):
+        path = field if obj.path == "$" else f"{field}/{obj.path}"
+        raise FormatError(path, f"{field}: {obj}", obj.rule)
+    return obj
+
+
+def decode_line(raw: bytes) -> str | FormatError:
+    """A line of bytes as text; a byte-order mark dropped (Excel's "CSV UTF-8" and Notepad write one)."""
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM):]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return FormatError("$", f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
+                                "save the file as UTF-8", rule="encoding")
+
+
 def read_json_items(path: Path) -> Iterator[tuple[int, object]]:
-    """(line, object) from JSONL, or (item number, object) from a JSON array; bad JSON as FormatError."""
-    with open(path, encoding="utf-8") as fh:
-        first = fh.read(1)
-        while first and first.isspace():
-            first = fh.read(1)
-        fh.seek(0)
-        if first == "[":
-            # A JSON array cannot be streamed line by line; LLaVA-style files are loaded whole.
-            try:
-                items = json.load(fh)
-            except ValueError as exc:
-                yield 1, FormatError("$", f"invalid JSON: {exc}")
-                return
-            yield from enumerate(items, start=1)
-            return
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
+    """(line, object) from JSONL, or (item number, object) from a JSON array; what cannot be read as FormatError."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    if head.removeprefix(_BOM).lstrip()[:1] == b"[":
+        yield from _json_array(path)
+        return
+    parser, any_line = _Parser(), False
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if not raw.strip():
                 continue
-            try:
-                yield number, json.loads(line)
-            except ValueError as exc:
-                yield number, FormatError("$", f"invalid JSON: {exc}")
+            any_line = True
+            text = decode_line(raw)
+            yield number, text if isinstance(text, FormatError) else parse_json(text, parser)
+    if not any_line:
+        yield 1, FormatError("$", "the file holds no records (it is empty or only whitespace)")
+
+
+def _json_array(path: Path) -> Iterator[tuple[int, object]]:
+    # A JSON array cannot be streamed line by line; LLaVA-style files are loaded whole.
+    raw = path.read_bytes().removeprefix(_BOM)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        yield line, FormatError("$", f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save the file as UTF-8",
+                                rule="encoding")
+        return
+    parser = _Parser()
+    try:
+        items = parser.loads(text)
+    except RecursionError:
+        yield 1, FormatError("$", f"invalid JSON: nested deeper than {MAX_DEPTH} levels")
+        return
+    except ValueError as exc:
+        yield getattr(exc, "lineno", 1), FormatError("$", f"invalid JSON: {exc}")
+        return
+    if not isinstance(items, list):  # "[1] 2": json.loads reports the extra data, so this is only a guard
+        yield 1, FormatError("$", "a JSON file must be one array of records")
+        return
+    if not items:
+        yield 1, FormatError("$", "the file holds no records (an empty array)")
+    for number, item in enumerate(items, start=1):
+        # The whole array was parsed at once: check each item (nesting is not visible from the text).
+        yield number, json_problem(item) or item
 
 
 def infer_kind(images: list, audios: list) -> str:
@@ -78,6 +216,7 @@ def split_media(refs: list) -> tuple[list, list]:
     """Split mixed media references into (images, audios) by file extension, order kept."""
     images, audios = [], []
     for i, ref in enumerate(refs):
+        media_ref(ref, f"filename/{i}")
         kind = media_kind(ref_name(ref))
         if kind is None:
             raise FormatError(f"filename/{i}", f"cannot tell image from audio by the name {ref_name(ref)!r}")
@@ -89,6 +228,18 @@ def as_list(value) -> list:
     if value is None or value == "":
         return []
     return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def media_ref(ref, path: str):
+    """``ref`` if it can name media (a path or media id, or ``{bytes, path}``); else a FormatError at ``path``."""
+    if isinstance(ref, str) and ref.strip():
+        return ref
+    if isinstance(ref, dict) and ref and set(ref) <= {"bytes", "path"}:
+        data, name = ref.get("bytes"), ref.get("path")
+        if isinstance(data, (bytes, type(None))) and isinstance(name, (str, type(None))) and (data or name):
+            return ref
+    shown = json.dumps(ref, default=repr)[:80] if not isinstance(ref, (bytes, bytearray)) else "bytes"
+    raise FormatError(path, f"{path}: a media reference is a file path, a media id or {{bytes, path}}, not {shown}")
 
 
 def require(obj: dict, field: str, kind=str):

@@ -79,8 +79,15 @@ def resolve_record_media(record: dict, record_kind: str, resolver: MediaResolver
     problems: list[Violation] = []
 
     def one(path: str, ref, kind: str):
+        from mmdata.formats.base import FormatError, media_ref
+
         try:
+            if ref not in (None, ""):  # those are media-missing, below
+                media_ref(ref, path)  # a list or a number would otherwise fail as a cache key or a path
             info = resolver(ref)
+        except FormatError as exc:
+            problems.append(Violation(path, exc.rule, str(exc)))
+            return None
         except MediaMissing as exc:
             problems.append(Violation(path, "media-missing", str(exc)))
             return None
@@ -94,6 +101,10 @@ def resolve_record_media(record: dict, record_kind: str, resolver: MediaResolver
     if record_kind in MEDIA_FIELDS:
         for field, kind in MEDIA_FIELDS[record_kind].items():
             refs = record.get(field) or []
+            if not isinstance(refs, list):
+                problems.append(Violation(field, "schema:type", f"{field} should be a list of media references, "
+                                                                f"not {type(refs).__name__}"))
+                continue
             infos = [one(f"{field}/{i}", ref, kind) for i, ref in enumerate(refs)]
             record[field] = [info.id for info in infos if info]
     else:
