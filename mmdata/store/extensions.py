@@ -31,7 +31,8 @@ def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Load ``name`` from its wheel when present, else by name (which may download it)."""
     binary = _wheel_binary(name)
     try:
-        con.execute(f"LOAD '{binary}'" if binary else f"LOAD {name}")
+        # a site-packages path may hold a quote; LOAD takes no parameters
+        con.execute("LOAD '" + str(binary).replace("'", "''") + "'" if binary else f"LOAD {name}")
     except duckdb.Error as exc:
         raise MmdataError(
             f"cannot load the DuckDB extension {name!r} ({exc}); "

@@ -57,11 +57,31 @@ def _forget(key: tuple) -> None:
         cached[0].close()
 
 
+def sql_string(value: str) -> str:
+    """``value`` as a SQL string literal: paths go into ATTACH/SET/LOAD, which take no parameters."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[dict]:
     """The rows of ``sql`` as dicts keyed by column name."""
     result = con.execute(sql, params or [])
     columns = [d[0] for d in result.description]
     return [dict(zip(columns, values)) for values in result.fetchall()]
+
+
+def _sandbox(con: duckdb.DuckDBPyConnection, data_path: str) -> None:
+    """Lock ``con``'s instance down to reading: the lake's data files stay readable (DuckLake scans
+    them through the instance's file system, and the catalog it attached stays open), but COPY TO,
+    read_csv of other files, ATTACH, INSTALL/LOAD, extension autoloading, Python variables as
+    tables and every later SET are refused by DuckDB itself. The data folder is still writable
+    through functions that write files, which is why ``querying`` also refuses those by name."""
+    folder = data_path if data_path.endswith("/") else data_path + "/"
+    if "://" in data_path:
+        con.execute("LOAD httpfs")  # object storage: autoloading it at the first scan is switched off below
+    for setting in (f"allowed_directories = [{sql_string(folder)}]", "autoload_known_extensions = false",
+                    "autoinstall_known_extensions = false", "python_enable_replacements = false",
+                    "enable_external_access = false", "lock_configuration = true"):
+        con.execute(f"SET {setting}")
 
 
 class Rollback(Exception):
@@ -83,8 +103,14 @@ class Store:
 
     def __init__(self, root: str | os.PathLike | None = None, catalog: str | None = None, data_path: str | None = None):
         self.root = resolve_root(root)
-        self.catalog = catalog or os.environ.get("MMDATA_CATALOG") or f"sqlite:{self.root / 'catalog.sqlite'}"
-        self.data_path = data_path or os.environ.get("MMDATA_DATA_PATH") or str(self.root / "data")
+        catalog = catalog or os.environ.get("MMDATA_CATALOG")
+        data_path = data_path or os.environ.get("MMDATA_DATA_PATH")
+        # A local store (catalog and data both in the folder) must open wherever the folder is moved
+        # to: the catalog remembers the absolute data path it was made with, and DuckLake refuses
+        # another one unless told to override it. Every data file path it records is relative.
+        self.local = catalog is None and data_path is None
+        self.catalog = catalog or f"sqlite:{self.root / 'catalog.sqlite'}"
+        self.data_path = data_path or os.path.abspath(self.root / "data")
         self.media = MediaFolder(self.root / "media")
         self.runs = self.root / "runs"
 
@@ -102,25 +128,29 @@ class Store:
             return Path(self.catalog.removeprefix("sqlite:")).exists()
         return True
 
-    def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    def connect(self, read_only: bool = True, sandbox: bool = False) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with the lake attached as ``lake``.
 
         Connections are cursors on one cached DuckDB instance per store for reading and one for
         writing: loading the two extensions into a fresh instance costs ~0.2 s, the attach itself a
         few ms, and an attached lake still sees every later commit, from any process. A catalog file
         replaced since (a store deleted and made again at the same path) gets a fresh instance.
+
+        ``sandbox`` (for SQL someone typed, implies read-only) is a third instance that can read the
+        lake's data files and nothing else: no other files, no extensions, no settings changes.
         """
+        read_only = read_only or sandbox
         if read_only and not self.exists:
             raise MmdataError(f"no store at {self.root}: import something first (mmdata --store {self.root} import ...)")
         if not read_only:
             self.root.mkdir(parents=True, exist_ok=True)
-        key = (self.catalog, self.data_path, read_only)
+        key = (self.catalog, self.data_path, "sandbox" if sandbox else read_only)
         cached = _INSTANCES.get(key)
         if cached and cached[1] != self._catalog_file():
             _forget(key)
             cached = None
         if not cached:
-            instance = self._open(read_only)
+            instance = self._open(read_only, sandbox)
             cached = _INSTANCES[key] = (instance, self._catalog_file())
             while len(_INSTANCES) > _MAX_INSTANCES:
                 _forget(next(iter(_INSTANCES)))
@@ -137,7 +167,7 @@ class Store:
             return None
         return info.st_dev, info.st_ino
 
-    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def _open(self, read_only: bool, sandbox: bool = False) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect()
         con.execute("SET enable_progress_bar = false")  # it prints to stdout on long queries; we report progress ourselves
         if not read_only:
@@ -145,15 +175,18 @@ class Store:
             # import's footprint does not grow with the input. Set once: each SET memory_limit
             # hands freed memory back to the system, 0.07 s after a large mix.
             con.execute(f"SET memory_limit = '{os.environ.get('MMDATA_WRITE_MEMORY', '1GB')}'")
-            con.execute(f"SET temp_directory = '{self.runs / '.spill'}'")
+            con.execute(f"SET temp_directory = {sql_string(self.runs / '.spill')}")
             con.execute("SET preserve_insertion_order = false")
         if self.catalog.startswith("sqlite:"):
             load_extension(con, "sqlite_scanner")
         load_extension(con, "ducklake")
         # No data inlining: our writes are batches, and inlined rows make every scan also query the catalog.
-        options = f"DATA_PATH '{self.data_path}'" + (", READ_ONLY" if read_only else ", DATA_INLINING_ROW_LIMIT 0")
+        options = (f"DATA_PATH {sql_string(self.data_path)}" + (", OVERRIDE_DATA_PATH true" if self.local else "")
+                   + (", READ_ONLY" if read_only else ", DATA_INLINING_ROW_LIMIT 0"))
         try:
-            con.execute(f"ATTACH 'ducklake:{self.catalog}' AS lake ({options})")
+            con.execute(f"ATTACH {sql_string('ducklake:' + self.catalog)} AS lake ({options})")
+            if sandbox:
+                _sandbox(con, self.data_path)
         except duckdb.Error as exc:
             con.close()
             if "locked" in str(exc):
