@@ -16,6 +16,7 @@ from mmtrain.tokens import AUDIO, AUDIO_END, AUDIO_PAD, IMAGE, IMAGE_END, IMAGE_
 SCHEMA_NAME = "training-record.json"
 _RESERVED = (IMAGE_END, IMAGE_PAD, AUDIO_END, AUDIO_PAD)  # only the data path may write these
 _SHOWN = 5  # problems quoted in one error; the rest are counted
+_TOOL_ROLES = ("function_call", "observation")  # mmdata stores them; the chat template has no place for them
 
 
 @dataclass
@@ -72,6 +73,14 @@ def _problems(row: dict, folder: Path) -> list[str]:
     return found
 
 
+def _tool_turn(row) -> tuple[int, str] | None:
+    messages = row.get("messages") if isinstance(row, dict) else None
+    for i, message in enumerate(messages if isinstance(messages, list) else []):
+        if isinstance(message, dict) and message.get("role") in _TOOL_ROLES:
+            return i, message["role"]
+    return None
+
+
 def read_records(folder: str | Path, split: str = "train") -> list[Record]:
     """All records of ``<folder>/<split>.jsonl``, validated; one ``DataError`` lists every bad line."""
     import jsonschema
@@ -93,6 +102,11 @@ def read_records(folder: str | Path, split: str = "train") -> list[Record]:
                 problems.append(f"{where}: not valid JSON ({exc.msg})")
                 continue
             rid = row.get("id", "?") if isinstance(row, dict) else "?"
+            tool = _tool_turn(row)
+            if tool is not None:
+                problems.append(f"{where}: record {rid}: messages/{tool[0]}/role: {tool[1]} is a tool turn, which mmtrain "
+                                "does not train; re-export with `mmdata export --format mmtrain` (it leaves such records out)")
+                continue
             errors = sorted(validator.iter_errors(row), key=lambda e: list(e.absolute_path))
             if errors:
                 at = "/".join(str(p) for p in errors[0].absolute_path) or "record"

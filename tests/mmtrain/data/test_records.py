@@ -62,3 +62,10 @@ def test_many_problems_are_counted_not_all_listed(tmp_path):
 def test_missing_split(tmp_path):
     with pytest.raises(DataError, match="valid.jsonl not found"):
         read_records(write_export(tmp_path / "x", [TEXT]), "valid")
+
+
+def test_tool_turns_are_refused_with_their_reason(tmp_path):
+    tools = {**TEXT, "id": "tool", "messages": [TEXT["messages"][1], {"role": "function_call", "content": "{}"},
+                                                {"role": "observation", "content": "{}"}, TEXT["messages"][2]]}
+    with pytest.raises(DataError, match=r"train.jsonl:2: record tool: messages/1/role: function_call is a tool turn"):
+        read_records(write_export(tmp_path / "x", [TEXT, tools]))
