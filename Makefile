@@ -13,9 +13,13 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(VENV)/bin/pip install $(PIP_FLAGS) -e '.[crawl,synth,mix,train]'
 	touch $@
 
+# llamafactory: tests/interop runs LLaMA-Factory's own data loader on our sharegpt exports. Without
+# its dependencies, which would pull torchvision, a CUDA build and an older datasets; its data path
+# needs only peft (for a constant) beyond what is installed already.
 $(TEST_VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(TEST_VENV)
 	DS_BUILD_OPS=0 $(TEST_VENV)/bin/pip install $(PIP_FLAGS) -e '.[all,test,deepspeed]'
+	$(TEST_VENV)/bin/pip install $(PIP_FLAGS) --no-deps 'llamafactory==0.9.5' 'peft==0.18.1'
 	touch $@
 
 demo: $(VENV)/.installed
