@@ -1,3 +1,4 @@
+import os
 import signal
 import subprocess
 import sys
@@ -113,3 +114,88 @@ def test_killed_writer_leaves_no_partial_version(store, audio_instruction_file, 
         assert con.execute('SELECT count(*) FROM lake."talk"').fetchone() == (2,)
     # ... and the next write goes through as version 2.
     assert import_(bigger, "talk", store).version == 2
+
+
+def _three_versions(store, audio_instruction_file):
+    import_(audio_instruction_file, "talk", store)
+    for n in (3, 4):
+        more = write_jsonl(audio_instruction_file.parent / f"more{n}.jsonl",
+                           [{"context": f"c{n}", "filename": "aud/x.wav", "chat": chat((f"Q{n}?", "A."))}])
+        import_(more, "talk", store)
+
+
+@pytest.mark.parametrize("how", ["copy", "rename"])
+def test_a_store_folder_can_be_moved(store, audio_instruction_file, tmp_path, how):
+    import shutil
+
+    from mmdata.exporters import export
+    from mmdata.history import diff
+    from mmdata.inspect import log
+    from mmdata.querying import query
+
+    _three_versions(store, audio_instruction_file)
+    moved = tmp_path / "elsewhere" / "store copy"
+    moved.parent.mkdir()
+    if how == "copy":  # a backup restored somewhere else
+        shutil.copytree(store.root, moved)
+        shutil.rmtree(store.root)
+    else:  # a new disk
+        os.rename(store.root, moved)
+    again = Store(moved)
+    counts = [query(f'SELECT count(*) AS n FROM "talk@{v}"', again).table.to_pylist()[0]["n"] for v in (1, 2, 3)]
+    assert counts == [2, 3, 4]
+    assert [v["version"] for v in log("talk", again)] == [1, 2, 3]
+    assert diff("talk@1", "talk@3", again)["counts"]["added"] == 2
+    assert export("talk@2", "jsonl", tmp_path / "out", again)["records"] == 3
+    newer = write_jsonl(audio_instruction_file.parent / "newer.jsonl",
+                        [{"context": "c5", "filename": "aud/y.wav", "chat": chat(("Q5?", "A."))}])
+    assert import_(newer, "talk", again).version == 4
+    files = query("SELECT data_file FROM ducklake_list_files('lake', 'talk')", again).table.column("data_file").to_pylist()
+    assert files and all(f.startswith(str(moved / "data")) for f in files)
+    assert query('SELECT count(*) AS n FROM "talk@1"', again).table.to_pylist() == [{"n": 2}]
+    assert not store.root.exists()  # nothing was written back at the old place
+
+
+def test_a_relative_store_opens_from_another_folder(audio_instruction_file, tmp_path, monkeypatch):
+    from mmdata.querying import query
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "a")
+    import_(audio_instruction_file, "talk", "rel-store")
+    monkeypatch.chdir(tmp_path / "a" / "b")
+    assert query("SELECT count(*) AS n FROM talk", "../rel-store").table.to_pylist() == [{"n": 2}]
+    assert import_(audio_instruction_file, "other", "../rel-store").version == 1
+
+
+def test_a_store_path_with_a_quote_opens(tmp_path):
+    odd = Store(tmp_path / "it's a store; DROP TABLE x")
+    with odd.transaction() as con:
+        con.execute("CREATE TABLE lake.t AS SELECT 1 AS a")
+    for sandbox in (False, True):
+        con = odd.connect(sandbox=sandbox)
+        assert con.execute("SELECT a FROM lake.t").fetchone() == (1,)
+        con.close()
+
+
+@pytest.mark.parametrize("sql", [
+    "COPY (SELECT 1) TO '{catalog}'", "COPY (SELECT 1) TO '{outside}'", "SELECT * FROM read_text('/etc/passwd')",
+    "INSTALL httpfs", "LOAD httpfs", "ATTACH '{outside}.db' AS x", "SET enable_external_access = true",
+    "SET lock_configuration = false", "CALL ducklake_expire_snapshots('lake', older_than => now())",
+    "CALL ducklake_set_option('lake', 'parquet_compression', 'zstd')", "DELETE FROM lake.talk",
+    "INSERT INTO __ducklake_metadata_lake.ducklake_metadata VALUES ('a', 'b', NULL, NULL)",
+])
+def test_the_sandbox_refuses_on_its_own(store, audio_instruction_file, tmp_path, sql):
+    """Below querying's own checks, the instance it runs on refuses writes and outside files by itself."""
+    import duckdb
+
+    import_(audio_instruction_file, "talk", store)
+    catalog = store.root / "catalog.sqlite"
+    before = catalog.read_bytes()
+    con = store.connect(sandbox=True)
+    try:
+        with pytest.raises(duckdb.Error):
+            con.execute(sql.replace("{catalog}", str(catalog)).replace("{outside}", str(tmp_path / "out.csv"))).fetchall()
+        assert con.execute('SELECT count(*) FROM lake."talk"').fetchone() == (2,)
+    finally:
+        con.close()
+    assert catalog.read_bytes() == before and not list(tmp_path.glob("out.csv*"))
