@@ -32,6 +32,26 @@ def _features(record_kind: str):
     return features
 
 
+def _check_audio_encoder() -> None:
+    """datasets' ``Audio`` feature imports torchcodec to store any audio; torchcodec loads FFmpeg's
+    shared libraries on import and raises RuntimeError (not ImportError) when they are missing."""
+    try:
+        import torchcodec.encoders  # noqa: F401
+    except ImportError as exc:
+        raise MmdataError(f"the hf export of audio needs torchcodec: pip install torchcodec ({_first_line(exc)})") from None
+    except (RuntimeError, OSError) as exc:
+        raise MmdataError("the hf export of audio needs FFmpeg's shared libraries for torchcodec: "
+                          f"apt-get install ffmpeg (or conda install ffmpeg); torchcodec said: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    """The error in one line: its first, plus the first library that failed to load when torchcodec lists them."""
+    lines = [s.strip() for s in str(exc).splitlines() if s.strip()] or [type(exc).__name__]
+    loading = next((i for i, s in enumerate(lines) if s.startswith("[start of")), None)
+    line = lines[0] + (f" {lines[loading + 1]}" if loading is not None and loading + 1 < len(lines) else "")
+    return line if len(line) <= 300 else line[:299] + "…"
+
+
 def write(reader: VersionReader, out: Path, language: str, progress) -> dict:
     try:
         import datasets
@@ -43,8 +63,15 @@ def write(reader: VersionReader, out: Path, language: str, progress) -> dict:
         path = reader.media_path(media_id)
         return {"bytes": path.read_bytes(), "path": path.name}
 
+    audio_fields = ([f for f, media in MEDIA_FIELDS[kind].items() if media == "audio"] if kind in MEDIA_FIELDS
+                    else ["media_id"] if SINGLE_MEDIA[kind] == "audio" else [])
+
     def rows():
+        checked = False  # rows without audio (images only) never need torchcodec
         for n, row in enumerate(reader.rows(), start=1):
+            if not checked and any(row.get(f) for f in audio_fields):
+                _check_audio_encoder()
+                checked = True
             if kind in MEDIA_FIELDS:
                 for field in MEDIA_FIELDS[kind]:
                     row[field] = [embedded(m) for m in row[field] or []]
