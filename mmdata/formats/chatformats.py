@@ -40,6 +40,21 @@ def _turns(turns: list, where: str, role_tag: str, content_tag: str, roles: dict
     return chat, kept
 
 
+def _others(obj: dict, used: set) -> dict:
+    """The row's other fields, kept at record level. Names the store gives a meaning of its own are
+    kept as ``input_<name>``: ``key`` and ``extra`` always, ``source`` when it is not a list of
+    record ids (LLaVA-style data says ``"source": "coco"``), ``generation`` when not an object."""
+    kept = {}
+    for name, value in obj.items():
+        if name in used:
+            continue
+        clashes = (name in ("key", "extra")
+                   or (name == "source" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)))
+                   or (name == "generation" and not isinstance(value, dict)))
+        kept[f"input_{name}" if clashes else name] = value
+    return kept
+
+
 def _with_turn_fields(record: dict, kept: list[dict]) -> dict:
     if any(kept):
         record["turn_fields"] = kept
@@ -61,7 +76,7 @@ def llava(obj: dict) -> dict:
     chat, kept = _turns(conversations, "conversations", "from", "value", LLAVA_ROLES)
     images = as_list(obj.get("image"))
     audios = as_list(obj.get("audio"))
-    record = {k: v for k, v in obj.items() if k not in ("conversations", "image", "audio", "id")}
+    record = _others(obj, {"conversations", "image", "audio", "id"})
     _source_id(obj, record)
     return _with_turn_fields({"kind": infer_kind(images, audios), **record, "chat": chat, "images": images, "audios": audios}, kept)
 
@@ -137,7 +152,7 @@ def sharegpt(obj: dict, layout: ShareGPTLayout | None = None) -> dict:
         elif system not in (None, ""):
             raise FormatError(layout.system, f"the system prompt should be text, got {type(system).__name__}")
     images, audios = as_list(obj.get(layout.images)), as_list(obj.get(layout.audios))
-    record = {k: v for k, v in obj.items() if k not in used}
+    record = _others(obj, used)
     _source_id(obj, record)
     if obj.get(layout.tools) not in (None, "", []):
         record["tools"] = obj[layout.tools]

@@ -156,7 +156,7 @@ def test_sharegpt_maps_id_system_tools_tool_roles_and_keeps_videos():
     assert [t["role"] for t in record["chat"]] == ["system", "user", "function_call", "observation", "assistant"]
     assert record["chat"][0]["content"] == "Use tools."
     assert record["turn_fields"] == [{}, {}, {}, {"latency": 3}, {}]
-    assert (record["source_id"], record["tools"], record["videos"], record["source"]) == ("12", '[{"name": "weather"}]', ["v.mp4"], "web")
+    assert (record["source_id"], record["tools"], record["videos"], record["input_source"]) == ("12", '[{"name": "weather"}]', ["v.mp4"], "web")
     assert "id" not in record and "system" not in record
 
 
@@ -243,3 +243,16 @@ def test_dataset_info_for_other_files_is_ignored(tmp_path):
     (tmp_path / "dataset_info.json").write_text("{broken")
     with pytest.raises(InputError, match="dataset_info.json: not valid JSON"):
         detect(path)
+
+
+def test_input_fields_named_like_store_columns_are_kept_under_input_names():
+    from mmdata.formats.chatformats import llava, sharegpt
+
+    row = {"id": "1", "source": "coco", "key": "k9", "extra": "x", "generation": "v2",
+           "conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"}]}
+    record = llava(row)
+    assert {record[k] for k in ("input_source", "input_key", "input_extra", "input_generation")} == {"coco", "k9", "x", "v2"}
+    assert "key" not in record and "extra" not in record and "source" not in record
+    kept = sharegpt({"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}],
+                     "source": ["abc"], "generation": {"model": "m"}})
+    assert kept["source"] == ["abc"] and kept["generation"] == {"model": "m"}
