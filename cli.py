@@ -68,7 +68,9 @@ def _error_line(message: str) -> None:
 
     from mmdata.render import errors
 
-    errors.print(f"[bold red]error:[/bold red] {escape(' '.join(message.split()))}", highlight=False, soft_wrap=True)
+    # A file name that is not UTF-8 reaches here as lone surrogates, which no terminal encoding takes.
+    message = " ".join(message.split()).encode("utf-8", "backslashreplace").decode("utf-8")
+    errors.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def _environment_error(exc: OSError) -> bool:
@@ -81,7 +83,7 @@ def _environment_error(exc: OSError) -> bool:
 def _bug(exc: BaseException, ctx: typer.Context):
     from mmdata.crash import EXIT_BUG, bug_line, write_report
 
-    program = ctx.find_root().info_name or "mmdata"
+    program = "mmtrain" if "build-tiny" in ctx.find_root().command.commands else "mmdata"
     _error_line(bug_line(exc, write_report(exc, program), program))
     raise typer.Exit(EXIT_BUG) from None
 
@@ -136,7 +138,7 @@ def _root(
 def import_cmd(
     source: Path = typer.Argument(..., help="File or folder to import."),
     into: str = typer.Option(..., "--into", help="Dataset name."),
-    format: Optional[str] = typer.Option(None, "--format", help="audio-instruction|relationship|llava|sharegpt|mmdata|hf|folder (default: detect)."),
+    format: Optional[str] = typer.Option(None, "--format", help="audio-instruction, relationship, llava, sharegpt, mmdata, hf or folder (default: detect)."),
     media_root: Optional[Path] = typer.Option(None, "--media-root", help="Where relative media paths start (default: beside the input)."),
     replace: bool = typer.Option(False, "--replace", help="Make the new version exactly the input (remove records it lacks)."),
     allow_empty: bool = typer.Option(False, "--allow-empty", help="With --replace: allow emptying the dataset when no record is valid."),
@@ -224,7 +226,8 @@ def transcribe(
 
 @app.command()
 def synthesize(
-    type: str = typer.Option(..., "--type", help="audio-instructions|visual-context|multi-image|multi-audio|image-audio|translate"),
+    type: str = typer.Option(..., "--type", help="What to make: audio-instructions, visual-context, multi-image, "
+                                                 "multi-audio, image-audio or translate (see above)."),
     sources: list[str] = typer.Option(..., "--from", help="Source dataset NAME[@V] (repeatable)."),
     into: str = typer.Option(..., "--into", help="Dataset of conversations to write."),
     endpoint: Optional[str] = typer.Option(None, "--endpoint", envvar="OPENAI_BASE_URL", help="OpenAI-compatible base URL."),
@@ -245,7 +248,16 @@ def synthesize(
     give_up_after: float = typer.Option(300.0, "--give-up-after", help="Stop when nothing succeeds for this long."),
     as_json: bool = JsonOpt,
 ):
-    """Generate bilingual conversations against any OpenAI-compatible endpoint; resumable, cached."""
+    """Generate bilingual conversations against any OpenAI-compatible endpoint; resumable, cached.
+
+    --type is one of:
+      audio-instructions  questions on a transcribed clip, each answered
+      visual-context      a dialogue on an image and its caption
+      multi-image         what links --items pictures
+      multi-audio         what links --items audio clips
+      image-audio         what links pictures and audio clips (--items in all)
+      translate           the other language for every turn of conversations
+    """
     from mmdata.render import console, progress_bar
     from mmdata.synth import synthesize as run
 
@@ -363,8 +375,12 @@ def query(
 ):
     """Run read-only SQL (DuckDB) over the store."""
     from mmdata import query as run
+    from mmdata.options import at_least
     from mmdata.render import console, table
 
+    at_least(0, limit=limit)  # only this command shows rows, so only it checks (before the query runs)
+    if format not in ("table", "json", "csv"):
+        raise typer.BadParameter("--format must be table, json or csv")
     result = run(sql, _store(), out)
     if out is not None:
         return console.print(f"{result.rows} rows -> {result.path}", markup=False)
@@ -376,8 +392,6 @@ def query(
         import pyarrow.csv as pacsv
 
         return pacsv.write_csv(result.table, sys.stdout.buffer)
-    if format != "table":
-        raise typer.BadParameter("--format must be table, json or csv")
     table(None, result.table.slice(0, limit).to_pylist(), result.columns)
     if result.rows > limit:
         console.print(f"[dim]{result.rows} rows, {limit} shown (--limit, or --out FILE for all)[/dim]")
@@ -486,7 +500,8 @@ def export(
         result = run(ref, format, out, _store(), language, progress)
     if as_json:
         return print_json(result)
-    skipped = f", {result['skipped']} without a full {language} side left out" if result["skipped"] else ""
+    reasons = result.get("skipped_reasons") or ({"left out": result["skipped"]} if result["skipped"] else {})
+    skipped = "; left out: " + ", ".join(f"{why} {n}" for why, n in sorted(reasons.items())) if reasons else ""
     console.print(f"{result['version']}: {result['records']} records -> {result['out']} ({format}){skipped}", markup=False)
 
 

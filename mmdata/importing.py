@@ -15,9 +15,9 @@ from mmdata.store.journal import RunJournal
 from mmdata.store.commit import commit_staged
 from mmdata.store.lake import Store
 from mmdata.store.media import sha256_file
-from mmdata.schemas.items import item_problems
+from mmdata.schemas.items import RepeatedRecords, item_problems
 from mmdata.store.resolve import MediaResolver
-from mmdata.store.tables import arrow_schema, is_content_key, to_row
+from mmdata.store.tables import arrow_schema, to_row
 from mmdata.store.versions import Lineage, check_name, list_versions
 
 MAX_REJECT_SAMPLES = 20
@@ -64,12 +64,6 @@ def _already_imported(store: Store, dataset: str, inputs: list[dict]) -> int | N
             if version["command"] == "import" and sorted(i["sha256"] for i in version["inputs"] or []) == wanted:
                 return version["version"]
     return None
-
-
-def _repeated(record_kind: str, line: int) -> Violation:
-    if record_kind == "conversation":
-        return Violation("source_id", "duplicate-id", f"the input gave line {line} this id, with other content; line {line} is kept")
-    return Violation("media_id", "duplicate-media", f"line {line} has the same media with other fields; line {line} is kept")
 
 
 def _row_count(store: Store, dataset: str) -> int:
@@ -119,7 +113,7 @@ def import_(
     resolver = MediaResolver(store.media, src.media_root)
     journal = RunJournal(store.runs, "import", arrow_schema(src.record_kind))
     rules: Counter = Counter()
-    first_line: dict[str, tuple[int, str]] = {}  # key -> (line, id), for keys that are not the content
+    repeated = RepeatedRecords(src.record_kind)
 
     def reject(item, problems: list[Violation]) -> None:
         result.rejected += 1
@@ -139,9 +133,9 @@ def import_(
             reject(item, problems)
         else:
             row = to_row(src.record_kind, item.record)
-            earlier = None if is_content_key(row) else first_line.setdefault(row["key"], (item.line, row["id"]))
-            if earlier and earlier[1] != row["id"]:
-                reject(item, [_repeated(src.record_kind, earlier[0])])
+            clash = repeated.check(item.line, row)
+            if clash:
+                reject(item, clash)
             else:
                 journal.records.add(row)
         if result.read % 1000 == 0:

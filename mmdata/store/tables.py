@@ -119,12 +119,6 @@ def record_id(record: dict) -> str:
     return _digest({k: v for k, v in record.items() if k not in ("id", "key") and v is not None})
 
 
-def is_content_key(row: dict) -> bool:
-    """Whether a row's key is its content (no input id, no media identity): such rows never collide
-    with a different record, so an input needs no check for repeated keys."""
-    return row["key"] == row["id"]
-
-
 def to_row(record_kind: str, record: dict) -> dict:
     """A validated record as a table row (id and key filled in)."""
     names = field_names(record_kind)
