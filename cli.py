@@ -131,6 +131,10 @@ def _root(
 
         print(__version__)
         raise typer.Exit()
+    from mmdata.paths import folder_to_write
+    from mmdata.store.lake import resolve_root
+
+    folder_to_write(resolve_root(store), "--store")  # a file there fails late, after the work, otherwise
     _State.store = store
 
 

@@ -173,7 +173,9 @@ def _check_out(out: str | Path, store: Store) -> Path:
         raise InputError(f"--out {out} is inside the store {store.root}; a query never writes there")
     if out.is_dir():
         raise InputError(f"--out {out} is a folder; give a file name")
-    return out
+    from mmdata.paths import file_to_write
+
+    return file_to_write(out, "--out")  # a file among its parents: no folder can be made for it
 
 
 # Types pyarrow's CSV writer takes as they are; others (lists, structs, maps, blobs, ...) are cast

@@ -26,7 +26,9 @@ def export(ref: str, format: str, out: str | Path, store: Store | str | None = N
     if language not in ("en", "ms"):
         raise InputError(f"--language must be en or ms, not {language!r}")
     store = Store.of(store)
-    out = Path(out)
+    from mmdata.paths import folder_to_write
+
+    out = folder_to_write(out, "--out")
     if out.exists() and any(out.iterdir()):
         raise InputError(f"{out} exists and is not empty; pick a new folder")
     from importlib import import_module

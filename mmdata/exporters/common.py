@@ -25,8 +25,14 @@ class VersionReader:
         (self.count,) = self.con.execute(f"SELECT count(*) FROM {self.version.relation}").fetchone()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind, exc, traceback) -> None:
         self.con.close()
+        import duckdb
+
+        if isinstance(exc, duckdb.IOException):
+            from mmdata.store.lake import damaged
+
+            raise damaged(self.store, exc) from exc
 
     def rows(self) -> Iterator[dict]:
         """Table rows (JSON fields as text), in id order so exports are reproducible."""

@@ -84,6 +84,12 @@ def _sandbox(con: duckdb.DuckDBPyConnection, data_path: str) -> None:
         con.execute(f"SET {setting}")
 
 
+def damaged(store: "Store", exc: Exception) -> MmdataError:
+    """A data file the catalog names is gone or unreadable: the store was damaged outside mmdata."""
+    return MmdataError(f"the store at {store.root} is damaged: {' '.join(str(exc).split())[:300]} "
+                       "(a file under its data folder was deleted or cut; restore it from a backup)")
+
+
 class Rollback(Exception):
     """Raise inside ``Store.transaction`` to undo it quietly (e.g. when nothing changed)."""
 
@@ -199,6 +205,8 @@ class Store:
         con = self.connect(read_only=True)
         try:
             yield con
+        except duckdb.IOException as exc:
+            raise damaged(self, exc) from exc
         finally:
             con.close()
 
@@ -222,6 +230,8 @@ class Store:
                     pass
                 if isinstance(exc, duckdb.FatalException):  # the instance is unusable from now on
                     _forget((self.catalog, self.data_path, False))
+                if isinstance(exc, duckdb.IOException):
+                    raise damaged(self, exc) from exc
                 raise
             finally:
                 con.close()
