@@ -18,8 +18,10 @@ from pathlib import Path
 BUG_MARKER = "this is a bug in"
 EXIT_BUG = 70  # EX_SOFTWARE (sysexits.h): distinct from 1 (user error) and 2 (usage)
 
-_PACKAGES = ("mmdata", "duckdb", "pyarrow", "numpy", "typer", "click", "yaml", "av", "soundfile", "PIL",
-             "torch", "transformers", "datasets")
+# module -> distribution
+_PACKAGES = {"mmdata": "mmdata", "duckdb": "duckdb", "pyarrow": "pyarrow", "numpy": "numpy", "typer": "typer",
+             "yaml": "PyYAML", "av": "av", "soundfile": "soundfile", "PIL": "pillow", "torch": "torch",
+             "transformers": "transformers", "datasets": "datasets"}
 
 
 def crash_dir() -> Path:
@@ -55,11 +57,15 @@ def _redacted_argv(argv: list[str]) -> list[str]:
 
 def _versions() -> list[str]:
     # Only what this process already loaded: importing torch here to name its version could itself fail.
+    from importlib.metadata import PackageNotFoundError, version
+
     lines = []
-    for name in _PACKAGES:
-        module = sys.modules.get(name)
-        if module is not None:
-            lines.append(f"  {name} {getattr(module, '__version__', '?')}")
+    for module, distribution in _PACKAGES.items():
+        if module in sys.modules:
+            try:
+                lines.append(f"  {distribution} {version(distribution)}")
+            except PackageNotFoundError:
+                lines.append(f"  {distribution} (not installed as a package)")
     return lines
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from mmdata.errors import InputError
 from mmdata.store.media import media_kind
 
 
@@ -82,11 +84,15 @@ class _Parser:
         return json.loads(text, parse_constant=self._constant, object_pairs_hook=self._pairs)
 
 
-def json_problem(value, prefix: str = "") -> FormatError | None:
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def json_problem(value, prefix: str = "", text: bool = False) -> FormatError | None:
     """The first thing in a parsed value that JSON or the store cannot hold, as a FormatError naming its path.
 
     That is: NaN or infinity, a key given twice, nesting deeper than MAX_DEPTH, or (from Parquet
-    and Arrow rows) a value with no JSON form, such as bytes outside a media ``{bytes, path}``.
+    and Arrow rows) a value with no JSON form, such as bytes outside a media ``{bytes, path}``;
+    with ``text``, also strings holding a lone surrogate (``"\\ud800"``), which UTF-8 cannot store.
     """
     stack = [(value, prefix, 0, None)]
     while stack:
@@ -100,6 +106,9 @@ def json_problem(value, prefix: str = "") -> FormatError | None:
             for k, v in reversed(list(value.items())):
                 if not isinstance(k, str):
                     return FormatError(where, f"{where}: a key must be a string, not {type(k).__name__}")
+                if text and not _utf8(k):
+                    return FormatError(where, f"{where}: a key holds a lone surrogate escape, which is not text",
+                                       rule="encoding")
                 stack.append((v, f"{path}/{k}" if path else k, depth + 1, k))
         elif isinstance(value, (list, tuple)):
             for i in reversed(range(len(value))):
@@ -110,9 +119,21 @@ def json_problem(value, prefix: str = "") -> FormatError | None:
         elif isinstance(value, (bytes, bytearray, memoryview)):
             if key != "bytes":
                 return FormatError(where, f"{where}: binary data is only stored as media ({{bytes, path}})")
-        elif value is not None and not isinstance(value, (str, int, float)):
+        elif isinstance(value, str):
+            if text and not _utf8(value):
+                return FormatError(where, f"{where}: holds a lone surrogate escape (\\ud800-\\udfff), which is not text",
+                                   rule="encoding")
+        elif value is not None and not isinstance(value, (int, float)):
             return FormatError(where, f"{where}: a {type(value).__name__} value has no JSON form")
     return None
+
+
+def _utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def parse_json(text: str, parser: _Parser | None = None):
@@ -124,8 +145,9 @@ def parse_json(text: str, parser: _Parser | None = None):
         return FormatError("$", f"invalid JSON: nested deeper than {MAX_DEPTH} levels")
     except ValueError as exc:
         return FormatError("$", f"invalid JSON: {exc}")
-    if parser.marked or text.count("{") + text.count("[") > MAX_DEPTH:
-        return json_problem(obj) or obj
+    surrogates = "\\u" in text and _SURROGATE.search(text) is not None
+    if parser.marked or surrogates or text.count("{") + text.count("[") > MAX_DEPTH:
+        return json_problem(obj, text=surrogates) or obj
     return obj
 
 
@@ -151,6 +173,8 @@ def decode_line(raw: bytes) -> str | FormatError:
 
 def read_json_items(path: Path) -> Iterator[tuple[int, object]]:
     """(line, object) from JSONL, or (item number, object) from a JSON array; what cannot be read as FormatError."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; this format reads a JSON or JSONL file")
     with open(path, "rb") as fh:
         head = fh.read(1 << 16)
     if head.removeprefix(_BOM).lstrip()[:1] == b"[":
@@ -192,9 +216,10 @@ def _json_array(path: Path) -> Iterator[tuple[int, object]]:
         return
     if not items:
         yield 1, FormatError("$", "the file holds no records (an empty array)")
+    surrogates = "\\u" in text and _SURROGATE.search(text) is not None
     for number, item in enumerate(items, start=1):
         # The whole array was parsed at once: check each item (nesting is not visible from the text).
-        yield number, json_problem(item) or item
+        yield number, json_problem(item, text=surrogates) or item
 
 
 def infer_kind(images: list, audios: list) -> str:

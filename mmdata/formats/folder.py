@@ -59,7 +59,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict | FormatError]]:
                 repeated = sorted({c for c in header if header.count(c) > 1})
                 if repeated:
                     raise InputError(f"{path}:{line}: column {repeated[0]!r} appears twice in the header")
-                if _undecodable(header):
+                if _undecodable(header) is not None:
                     raise InputError(f"{path}:{line}: the header is not UTF-8 text; save the file as UTF-8")
                 continue
             if not any(c.strip() for c in cells):
@@ -84,7 +84,15 @@ def _undecodable(cells: list[str]) -> int | None:
 
 
 def folder_kind(folder: Path) -> str:
-    kinds = {media_kind(p.name) for p in folder.rglob("*") if p.is_file()} - {None}
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    for path in files:
+        try:
+            str(path).encode("utf-8")
+        except UnicodeEncodeError:
+            # The name could not be kept: the store's text columns and lineage are UTF-8.
+            shown = str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise ValueError(f"{shown}: the file name is not UTF-8; rename it") from None
+    kinds = {media_kind(p.name) for p in files} - {None}
     if len(kinds) != 1:
         raise ValueError(f"{folder} holds {'both images and audio' if kinds else 'no images or audio'}; import one kind of media per dataset")
     return kinds.pop()

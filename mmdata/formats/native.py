@@ -35,6 +35,8 @@ def native(obj: dict) -> dict:
 
 def native_kind(obj: dict) -> str:
     """Which record kind an object of ours is, from its fields."""
+    if not isinstance(obj, dict):
+        return "conversation"  # its rows are rejected one by one, each with the reason
     keys = set(obj)
     if "chat" in keys:
         return "conversation"
