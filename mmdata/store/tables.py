@@ -125,13 +125,14 @@ def to_row(record_kind: str, record: dict) -> dict:
     row = {name: record.get(name) for name in names}
     for name in JSON_FIELDS & set(names):
         if row[name] is not None and not isinstance(row[name], str):
-            row[name] = json.dumps(row[name], ensure_ascii=False, sort_keys=True)
+            # allow_nan=False: never store NaN as JSON text no reader accepts (readers reject it first)
+            row[name] = json.dumps(row[name], ensure_ascii=False, sort_keys=True, allow_nan=False)
     if record_kind == "conversation":
         row["chat"] = [{"role": t.get("role"), "content": t.get("content"), "content_ms": t.get("content_ms")} for t in record.get("chat") or []]
         for name in ("images", "audios", "source"):
             row[name] = list(record.get(name) or [])
     extra = {k: v for k, v in record.items() if k not in names and k not in ("id", "key")}
-    row["extra"] = json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None
+    row["extra"] = json.dumps(extra, ensure_ascii=False, sort_keys=True, allow_nan=False) if extra else None
     canonical = from_row(record_kind, {**row, "id": None, "key": None})
     row["id"] = record_id(canonical)
     row["key"] = record_key(record_kind, canonical, row["id"])
