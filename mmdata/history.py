@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mmdata.errors import InputError
+from mmdata.options import at_least
 from mmdata.store.lake import Store, fetch_dicts
 from mmdata.store.tables import from_row
 from mmdata.store.versions import resolve, set_tag
@@ -17,6 +18,7 @@ def diff(a: str, b: str, store: Store | str | None = None, limit: int = 3) -> di
     >>> diff("chats@1", "chats@2")["counts"]
     {'added': 10, 'removed': 0, 'changed': 2, 'unchanged': 118}
     """
+    at_least(0, limit=limit)
     store = Store.of(store)
     with store.reader() as con:
         old, new = resolve(con, a), resolve(con, b)

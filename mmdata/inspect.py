@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mmdata.options import at_least
 from mmdata.store.lake import Store, fetch_dicts
 from mmdata.store.tables import from_row
 from mmdata.store.versions import VersionRef, list_versions, resolve, split_ref
@@ -38,6 +39,7 @@ def log(name: str, store: Store | str | None = None) -> list[dict]:
 
 def show(ref: str, store: Store | str | None = None, limit: int = 3) -> dict:
     """One version: lineage, columns, record count, a few records, and its rejects by rule."""
+    at_least(0, limit=limit)
     store = Store.of(store)
     with store.reader() as con:
         version = resolve(con, ref)

@@ -85,6 +85,10 @@ def chat(model_dir: str | Path, lines: Iterable[str], device: str | None = None,
     >>> for answer in chat("runs/tiny/finetune", ["@image:cat.png What is this?", "And in Malay?"]):
     ...     print(answer)
     """
+    if not generation.get("temperature", 0) >= 0:
+        raise ConfigError(f"--temperature must be 0 (greedy) or more, not {generation['temperature']:g}")
+    if not generation.get("max_new_tokens", 1) >= 1:
+        raise ConfigError(f"--max-new-tokens must be at least 1, not {generation['max_new_tokens']}")
     model = ChatModel(model_dir, device, system)
     conversation = Conversation()
     for line in lines:

@@ -78,6 +78,9 @@ def evaluate(model_dir: str | Path, data: str, store: str | None = None, split: 
     from mmtrain.data.records import read_manifest, read_records
     from mmtrain.data.source import mixture_folder
 
+    for option, value, least in (("--samples", samples, 0), ("--max-length", max_length, 1), ("max_new_tokens", max_new_tokens, 1)):
+        if not value >= least:
+            raise ConfigError(f"{option} must be at least {least}, not {value}")
     out = Path(out) if out else Path(model_dir) / "eval"
     chat = ChatModel(model_dir, device)
     with tempfile.TemporaryDirectory() as cache:

@@ -113,3 +113,97 @@ def test_busy_store_is_one_line(filled):
 def test_usage_errors_exit_2(store):
     assert run(store, "import", "x.jsonl").exit_code == 2  # --into missing
     assert runner.invoke(app, ["frobnicate"]).exit_code == 2
+
+
+@pytest.mark.parametrize("args,message", [
+    (["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--concurrency", "0"], "--concurrency must be at least 1, not 0"),
+    (["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--concurrency", "-4"], "--concurrency must be at least 1"),
+    (["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--limit", "-1"], "--limit must be at least 0, not -1"),
+    (["synthesize", "--type", "multi-image", "--from", "talk", "--into", "x", "--items", "1"], "--items must be at least 2"),
+    (["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--checkpoint", "-1"], "--checkpoint must be at least 0"),
+    (["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--rpm", "0"], "--rpm must be at least 1"),
+    (["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--tpm", "-5"], "--tpm must be at least 1"),
+    (["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--timeout", "0"], "--timeout must be more than 0"),
+    (["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--give-up-after", "nan"], "--give-up-after must be more than 0"),
+    (["crawl", "ytsearch1:x", "--into", "x", "--limit", "-1"], "--limit must be at least 0, not -1"),
+    (["crawl", "ytsearch1:x", "--into", "x", "--retries", "-1"], "--retries must be at least 0"),
+    (["crawl", "ytsearch1:x", "--into", "x", "--sleep", "-2"], "--sleep must be at least 0"),
+    (["crawl", "ytsearch1:x", "--into", "x", "--checkpoint", "-1"], "--checkpoint must be at least 0"),
+    (["crawl", "ytsearch1:x", "--into", "x", "--min-duration", "-1"], "--min-duration must be at least 0"),
+    (["crawl", "ytsearch1:x", "--into", "x", "--min-duration", "60", "--max-duration", "10"], "is more than --max-duration"),
+    (["crawl", "ytsearch1:x", "--into", "x", "--wait", "-1"], "--wait must be at least 0"),
+    (["transcribe", "talk", "--into", "x", "--batch-size", "0"], "--batch-size must be at least 1, not 0"),
+    (["transcribe", "talk", "--into", "x", "--beam-size", "0"], "--beam-size must be at least 1"),
+    (["transcribe", "talk", "--into", "x", "--checkpoint", "-1"], "--checkpoint must be at least 0"),
+    (["query", "SELECT 1", "--limit", "-1"], "--limit must be at least 0, not -1"),
+    (["show", "talk", "--limit", "-1"], "--limit must be at least 0"),
+    (["diff", "talk@1", "talk@1", "--limit", "-2"], "--limit must be at least 0"),
+    (["tag", "talk@1", "stable", "--wait", "-1"], "--wait must be at least 0"),
+    (["import", str(SAMPLES / "relationships.jsonl"), "--into", "rel", "--wait", "-1"], "--wait must be at least 0"),
+])
+def test_nonsense_numbers_are_refused_by_name(filled, args, message):
+    before = json.loads(run(filled, "log", "talk", "--json").output)
+    result = run(filled, *args)
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("error:") and message in result.output and "Traceback" not in result.output
+    assert json.loads(run(filled, "log", "talk", "--json").output) == before  # nothing was written
+
+
+def test_library_refuses_the_same_numbers(filled, tmp_path):
+    from mmdata.errors import InputError
+    from mmdata.mix import mix
+    from mmdata.synth import synthesize
+
+    with pytest.raises(InputError, match="--concurrency must be at least 1"):
+        synthesize("translate", ["talk"], "x", filled, endpoint="http://127.0.0.1:9/v1", concurrency=0)
+    with pytest.raises(InputError, match="--workers must be at least 0"):
+        mix(tmp_path / "spec.yaml", filled, workers=-1)
+    assert runner.invoke(app, ["--store", str(filled.root), "mix", "--spec", "x.yaml", "--workers", "-1"]).exit_code == 2
+
+
+@pytest.mark.parametrize("args,message", [
+    (["chat", "--model", "nowhere", "--temperature", "-0.5"], "--temperature must be 0 (greedy) or more"),
+    (["chat", "--model", "nowhere", "--max-new-tokens", "0"], "--max-new-tokens must be at least 1"),
+    (["eval", "--model", "nowhere", "--data", "talk", "--samples", "-1"], "--samples must be at least 0"),
+    (["eval", "--model", "nowhere", "--data", "talk", "--max-length", "0"], "--max-length must be at least 1"),
+])
+def test_mmtrain_refuses_nonsense_numbers(args, message):
+    from cli_train import train_app
+
+    result = runner.invoke(train_app, args, input="hello\n")
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("error:") and message in result.output
+
+
+def test_synthesize_help_shows_every_type():
+    from mmdata.synth import TYPES
+
+    result = runner.invoke(app, ["synthesize", "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0 and "…" not in result.output
+    for name in TYPES:
+        assert f" {name} " in result.output
+
+
+def test_query_format_is_checked_before_the_query_runs(filled):
+    result = run(filled, "query", "SELECT * FROM nope", "--format", "yaml")
+    assert result.exit_code == 2 and "--format must be table, json or csv" in result.output
+
+
+def test_a_moved_store_works_from_the_cli(filled, tmp_path):
+    import shutil
+
+    from mmdata.store.lake import Store
+
+    moved = tmp_path / "moved store"
+    shutil.copytree(filled.root, moved)
+    shutil.rmtree(filled.root)
+    store = Store(moved)
+    assert run(store, "import", str(SAMPLES / "relationships.jsonl"), "--into", "rel").exit_code == 0
+    assert run(store, "import", str(SAMPLES / "audio_instructions.jsonl"), "--into", "talk", "--replace").exit_code == 0
+    assert json.loads(run(store, "query", 'SELECT count(*) AS n FROM "talk@1"', "--format", "json").output) == [{"n": 2}]
+    assert [v["version"] for v in json.loads(run(store, "log", "talk", "--json").output)] == [1]
+    assert run(store, "diff", "talk@1", "talk", "--json").exit_code == 0
+    assert run(store, "export", "rel", "--format", "jsonl", "--out", str(tmp_path / "out")).exit_code == 0
+    files = json.loads(run(store, "query", "SELECT data_file FROM ducklake_list_files('lake', 'rel')", "--format", "json").output)
+    assert files and all(f["data_file"].startswith(str(moved)) for f in files)
+    assert not filled.root.exists()

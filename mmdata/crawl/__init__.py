@@ -6,6 +6,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmdata.errors import InputError
+from mmdata.options import at_least
 from mmdata.progress import ProgressCallback, silent
 from mmdata.shard import in_shard, parse_shard
 from mmdata.store.journal import JobJournal
@@ -59,6 +61,10 @@ def crawl(
     >>> crawl(["https://www.youtube.com/@channel/videos"], into="ceramah", include=["ceramah"], limit=50)
     CrawlResult(dataset='ceramah', version=1, listed=812, downloaded=50, ...)
     """
+    at_least(0, limit=limit, sleep=sleep, retries=retries, checkpoint=checkpoint, wait=wait,
+             min_duration=min_duration, max_duration=max_duration)
+    if min_duration is not None and max_duration is not None and min_duration > max_duration:
+        raise InputError(f"--min-duration {min_duration:g} is more than --max-duration {max_duration:g}: nothing would pass")
     import yt_dlp
 
     from mmdata.crawl.download import audio_record, download, failure_reason, normalise, ytdlp_options

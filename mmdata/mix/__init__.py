@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmdata.errors import InputError
+from mmdata.options import at_least
 from mmdata.progress import ProgressCallback, silent
 from mmdata.store.lake import Store
 from mmdata.store.versions import Lineage
@@ -76,6 +77,7 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
     from mmdata.store.journal import RunJournal
     from mmdata.store.tables import arrow_schema
 
+    at_least(0, workers=workers)
     store = Store.of(store)
     spec = load_spec(spec_path)
     result = MixResult(spec.name)

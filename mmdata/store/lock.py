@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from mmdata.errors import StoreBusyError
+from mmdata.options import at_least
 
 DEFAULT_WAIT_SECONDS = float(os.environ.get("MMDATA_LOCK_WAIT", "30"))
 
@@ -34,6 +35,7 @@ def _holder(path: Path) -> str:
 @contextmanager
 def write_lock(path: Path, wait: float | None = None) -> Iterator[None]:
     """Hold the exclusive write lock at ``path``; wait up to ``wait`` seconds, then raise StoreBusyError."""
+    at_least(0, wait=wait)
     wait = DEFAULT_WAIT_SECONDS if wait is None else wait
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)

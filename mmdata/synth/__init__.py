@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 
 from mmdata.errors import InputError
+from mmdata.options import at_least, more_than
 from mmdata.progress import ProgressCallback, silent
 from mmdata.shard import in_shard, parse_shard
 from mmdata.store.journal import JobJournal
@@ -80,6 +81,11 @@ def synthesize(
 
     if type not in TYPES:
         raise InputError(f"--type must be one of {', '.join(TYPES)}, not {type!r}")
+    # concurrency 0 started no worker and sent nothing; a negative limit silently dropped items
+    at_least(1, concurrency=concurrency, rpm=rpm, tpm=tpm)
+    at_least(0, limit=limit, checkpoint=checkpoint)
+    at_least(2, items=items_per_record)
+    more_than(0, timeout=timeout, give_up_after=give_up_after)
     store = Store.of(store)
     check_name(into)
     shard_spec = parse_shard(shard)

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from mmdata.errors import InputError, MmdataError
+from mmdata.options import at_least
 from mmdata.progress import ProgressCallback, silent
 from mmdata.shard import in_shard, parse_shard
 from mmdata.store.journal import JobJournal
@@ -80,6 +81,8 @@ def transcribe(
         raise InputError(f"--chunking must be vad or fixed, not {chunking!r}")
     if not 1 <= max_chunk_seconds <= 30:
         raise InputError("--max-chunk-seconds must be between 1 and 30 (Whisper hears 30 s at a time)")
+    at_least(1, batch_size=batch_size, beam_size=beam_size)
+    at_least(0, checkpoint=checkpoint, wait=wait)
     forced = _languages(languages)
     shard_spec = parse_shard(shard)
     with store.reader() as con:
