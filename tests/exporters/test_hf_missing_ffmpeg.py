@@ -1,6 +1,7 @@
 """``export --format hf`` where torchcodec cannot load FFmpeg: one error line saying what to install."""
 
 import builtins
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -29,6 +30,8 @@ def broken_torchcodec(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
+    for name in [n for n in sys.modules if n == "torchcodec" or n.startswith("torchcodec.")]:
+        monkeypatch.delitem(sys.modules, name)  # as in a process where the import never succeeded
     return state
 
 
