@@ -256,3 +256,68 @@ def test_input_fields_named_like_store_columns_are_kept_under_input_names():
     kept = sharegpt({"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}],
                      "source": ["abc"], "generation": {"model": "m"}})
     assert kept["source"] == ["abc"] and kept["generation"] == {"model": "m"}
+
+
+# --- base / native / folder readers: bad bytes, NaN, broken files (tests/robustness covers every class through the CLI)
+
+def test_jsonl_reader_skips_a_bom_and_rejects_bad_bytes_nan_and_repeated_keys(tmp_path):
+    from mmdata.formats.base import read_json_items
+
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"a": 1}\n{"a": "caf\xe9"}\n{"a": {"b": [NaN]}}\n{"a": 1, "a": 2}\n'
+                     + b'{"a": ' + b"[" * 100 + b"]" * 100 + b"}\n")
+    rows = dict(read_json_items(path))
+    assert rows[1] == {"a": 1}
+    assert (rows[2].rule, rows[2].path) == ("encoding", "$")
+    assert (rows[3].rule, rows[3].path) == ("json-nonfinite", "a/b/0")
+    assert rows[4].rule == "format" and "'a' is given twice" in str(rows[4])
+    assert "deeper than 64" in str(rows[5])
+
+
+def test_json_array_reader_names_the_line_of_a_bad_byte(tmp_path):
+    from mmdata.formats.base import read_json_items
+
+    path = tmp_path / "rows.json"
+    path.write_bytes(b'[\n{"a": 1},\n{"a": "\xff"}\n]')
+    ((line, error),) = list(read_json_items(path))
+    assert line == 3 and error.rule == "encoding"
+
+
+def test_native_extra_is_parsed_strictly():
+    from mmdata.formats.base import FormatError
+    from mmdata.formats.native import native
+
+    assert native({"kind": "text", "extra": '{"score": 1}'})["score"] == 1
+    for extra, path in (("{broken", "extra"), ('{"score": NaN}', "extra/score"), ("[1]", "extra")):
+        with pytest.raises(FormatError) as caught:
+            native({"kind": "text", "extra": extra})
+        assert caught.value.path == path
+
+
+def test_parquet_reader_refuses_a_truncated_file_and_rejects_nan(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mmdata.errors import InputError
+    from mmdata.formats.native import parquet_rows
+
+    pq.write_table(pa.table({"kind": ["text", "text"], "score": [1.0, float("nan")]}), tmp_path / "a.parquet")
+    rows = list(parquet_rows(tmp_path / "a.parquet"))
+    assert rows[0][1]["score"] == 1.0 and (rows[1][1].rule, rows[1][1].path) == ("json-nonfinite", "score")
+    data = (tmp_path / "a.parquet").read_bytes()
+    (tmp_path / "cut.parquet").write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="cut.parquet"):
+        list(parquet_rows(tmp_path / "cut.parquet"))
+
+
+def test_folder_csv_with_bom_bad_bytes_and_surplus_values(tmp_path):
+    from mmdata.formats.folder import folder_items
+
+    make_png(tmp_path / "x.png")
+    make_png(tmp_path / "y.png")
+    make_png(tmp_path / "z.png")
+    (tmp_path / "metadata.csv").write_bytes(b"\xef\xbb\xbffile,caption\nx.png,red\ny.png,caf\xe9\nz.png,a,b\n")
+    items = {item.line: item for item in folder_items(tmp_path) if item.line}
+    assert items[2].record == {"caption": "red", "media_id": "x.png"}
+    assert (items[3].error.rule, items[3].error.path) == ("encoding", "caption")
+    assert "3 values for 2 columns" in str(items[4].error)
