@@ -16,7 +16,7 @@ from mmdata.errors import InputError
 from mmdata.formats.base import FormatError, Item, read_json_items
 from mmdata.formats.chatformats import layout_from_dataset_info, llava, sharegpt
 from mmdata.formats.folder import folder_items, folder_kind
-from mmdata.formats.native import hf_disk_rows, is_hf_disk, native, native_kind, parquet_rows
+from mmdata.formats.native import hf_disk_rows, is_hf_disk, manifest_kind, native, native_kind, parquet_rows
 from mmdata.formats.reference import audio_instruction, relationship
 
 CONVERTERS: dict[str, Callable[[dict], dict]] = {
@@ -149,7 +149,7 @@ def open_source(path: str | Path, format: str | None = None, media_root: str | P
         manifest = (path if path.is_dir() else path.parent) / "mmdata.json"
         first = _first_row(rows())
         if manifest.exists():
-            kind = json.loads(manifest.read_text()).get("record_kind", "conversation")
+            kind = manifest_kind(manifest)
         elif first is not None and shape_of(first) not in (None, "mmdata"):
             kind = "conversation"
         else:

@@ -33,6 +33,17 @@ def native(obj: dict) -> dict:
     return record
 
 
+def manifest_kind(manifest: Path) -> str:
+    """The record kind an export's ``mmdata.json`` names; InputError when the file is not such a manifest."""
+    from mmdata.store.tables import RECORD_KINDS
+
+    info = _json_file(manifest, "it is the manifest `mmdata export` writes; remove it or export again")
+    kind = info.get("record_kind", "conversation") if isinstance(info, dict) else None
+    if kind not in RECORD_KINDS:
+        raise InputError(f"{manifest}: record_kind should be one of {', '.join(RECORD_KINDS)}, not {kind!r}")
+    return kind
+
+
 def native_kind(obj: dict) -> str:
     """Which record kind an object of ours is, from its fields."""
     if not isinstance(obj, dict):

@@ -115,6 +115,13 @@ def json_inputs(folder: Path, format: str) -> dict[str, tuple[Path, str]]:
         path = folder / f"{name}{suffix}"
         path.write_bytes(data)
         out[name] = (path, expect)
+    if format == "mmdata":  # an export's manifest beside the file
+        for name, manifest in (("manifest-not-json", b"{oops"), ("manifest-a-list", b"[1]"),
+                               ("manifest-bad-kind", b'{"record_kind": "movie"}')):
+            (folder / name).mkdir(exist_ok=True)
+            (folder / name / "mmdata.json").write_bytes(manifest)
+            (folder / name / "data.jsonl").write_bytes(_line(good) + b"\n")
+            out[name] = (folder / name / "data.jsonl", "refused")
     (folder / "a-folder.jsonl").mkdir(exist_ok=True)
     out["folder-where-a-file-belongs"] = (folder / "a-folder.jsonl", "refused")
     wrong = folder / "rows.parquet"  # JSONL under a Parquet name

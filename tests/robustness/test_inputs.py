@@ -9,6 +9,8 @@ that none reached the bug path of ``mmdata.crash``, and that ``base@1`` is uncha
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.robustness import inputs
@@ -177,3 +179,17 @@ def test_a_store_whose_data_file_was_deleted(tmp_path):
             failures.append(f"{name}: {why}")
     assert not failures, "\n".join(failures)
     assert damaged.cli("ls").exit_code == 0  # the catalog still opens
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads every file")
+def test_unreadable_files(guarded, tmp_path):
+    source = tmp_path / "locked.jsonl"
+    source.write_bytes(inputs._line(inputs.TEMPLATES["mmdata"]) + b"\n")
+    spec = tmp_path / "locked.yaml"
+    spec.write_text("name: m\nsources: [{dataset: base}]\n")
+    for path in (source, spec):
+        path.chmod(0)
+    cases = {"import": (["import", str(source), "--into", "t-locked", "--format", "mmdata"], "refused"),
+             "validate": (["validate", str(source), "--format", "mmdata"], "refused"),
+             "mix": (["mix", "--spec", str(spec)], "refused")}
+    _run_all(guarded, cases, lambda name, args: guarded.cli(*args))
