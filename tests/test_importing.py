@@ -140,3 +140,13 @@ def test_a_dataset_holds_one_record_kind(store, tmp_path, audio_instruction_file
 def test_bad_dataset_name(store, audio_instruction_file):
     with pytest.raises(InputError, match="bad dataset name"):
         import_(audio_instruction_file, "no spaces@1", store)
+
+
+def test_a_store_whose_path_holds_a_quote(tmp_path, audio_instruction_file):
+    from mmdata.store.lake import Store
+
+    odd = Store(tmp_path / "it's; a \"store\" é")
+    assert import_(audio_instruction_file, "talk", odd).imported == 2
+    edited = import_(audio_instruction_file, "talk", odd, replace=True)  # already imported: nothing to do
+    assert edited.version is None
+    assert rows(odd, 'SELECT count(*) AS n FROM lake."talk"') == [{"n": 2}]

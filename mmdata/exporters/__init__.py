@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from pathlib import Path
 
 from mmdata.errors import InputError
@@ -39,6 +41,16 @@ def export(ref: str, format: str, out: str | Path, store: Store | str | None = N
     with VersionReader(store, ref) as reader:
         if format in ("llava", "sharegpt", "mmtrain") and reader.version.record_kind != "conversation":
             raise InputError(f"{format} holds conversations; {reader.version} holds {reader.version.record_kind} records")
-        out.mkdir(parents=True, exist_ok=True)
-        counts = writer.write(reader, out, language=language, progress=progress)
+        # Written beside ``out`` and renamed at the end: a failed or killed export leaves no
+        # half-written folder that a trainer could take for a whole one.
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+        partial.mkdir()
+        try:
+            counts = writer.write(reader, partial, language=language, progress=progress)
+            if out.exists():
+                out.rmdir()  # checked empty above
+            partial.rename(out)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
     return {"version": str(reader.version), "format": format, "out": str(out), **counts}

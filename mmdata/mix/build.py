@@ -17,6 +17,7 @@ import duckdb
 from mmdata.errors import InputError, MmdataError
 from mmdata.mix.spec import MixSpec, Source
 from mmdata.progress import ProgressCallback, silent
+from mmdata.store.sql import sql_string
 from mmdata.store.versions import VersionRef, list_versions, resolve
 
 
@@ -70,7 +71,7 @@ def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec, progress: Pro
         # hash() only groups rows within this run; which duplicate stays is decided by (src, id).
         dedupe = f", hash(lower({_trimmed('_spaced')})) AS norm"
         text = ", " + " || ' ' || ".join(_texts(f) for f in spec.dedupe) + " AS _text"
-    names = "CASE src " + " ".join(f"WHEN {i} THEN {_literal(p.ref.dataset)}" for i, p in enumerate(plans)) + " END"
+    names = "CASE src " + " ".join(f"WHEN {i} THEN {sql_string(p.ref.dataset)}" for i, p in enumerate(plans)) + " END"
     # The key hash: md5 of where a record comes from, taken once; every later choice mixes it.
     # Only the columns later steps use: each one is a million values to build and keep.
     by = (spec.split or {}).get("group_by", "media") if spec.split else None
@@ -187,20 +188,16 @@ def _redrawn_chat(spec: MixSpec) -> str:
         return "chat"
     cases = []
     for kind, pool in spec.instructions.items():
-        english = "[" + ", ".join(_literal(q[0]) for q in pool) + "]"
-        malay = "[" + ", ".join(_literal(q[1]) for q in pool) + "]"
+        english = "[" + ", ".join(sql_string(q[0]) for q in pool) + "]"
+        malay = "[" + ", ".join(sql_string(q[1]) for q in pool) + "]"
         pick = f"(md5_number_lower(id || ':' || copy || ':instructions:{spec.seed}') % {len(pool)})::BIGINT + 1"
-        cases.append(f"""WHEN kind = {_literal(kind)} AND chat[1].role = 'user' THEN list_concat(
+        cases.append(f"""WHEN kind = {sql_string(kind)} AND chat[1].role = 'user' THEN list_concat(
             [struct_pack(role := chat[1].role,
                          content := regexp_extract(chat[1].content, '^(\\s*<(image|audio)>\\s*)*')
                                     || CASE language WHEN 'ms' THEN list_extract({malay}, {pick}) ELSE list_extract({english}, {pick}) END,
                          content_ms := NULL::VARCHAR)],
             chat[2:])""")
     return f"CASE {' '.join(cases)} ELSE chat END"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def near_dedupe(con, plans, near: dict, batch: int = 20000, progress: ProgressCallback = silent,
@@ -322,7 +319,7 @@ def finish(con, spec: MixSpec, plans: list[SourcePlan], rows, out_path) -> tuple
     # The mix fields as JSON text built by concatenation: every value is a known-safe word or number
     # except the source reference, which is encoded here once (to_json per row costs a third of the write),
     # in one concat() (a chain of || builds every intermediate string).
-    source_ref = ("CASE src " + " ".join(f"WHEN {i} THEN {_literal(json.dumps(str(p.ref)))}" for i, p in enumerate(plans))
+    source_ref = ("CASE src " + " ".join(f"WHEN {i} THEN {sql_string(json.dumps(str(p.ref)))}" for i, p in enumerate(plans))
                   + " WHEN -1 THEN '\"combine\"' END")
     mix_fields = ("""concat('{"split":"', split, '","language":"', language, '","mix_source":', """
                   f"""{source_ref}, ',"mix_copy":', copy, ',"mix_index":', mix_index, '}}')""")
@@ -336,7 +333,7 @@ def finish(con, spec: MixSpec, plans: list[SourcePlan], rows, out_path) -> tuple
                CASE WHEN extra IS NULL OR extra = '{{}}' THEN {mix_fields}
                     ELSE json_merge_patch(extra, {mix_fields})::VARCHAR END AS extra
         FROM (SELECT * FROM {every} ORDER BY mix_index)
-    ) TO '{out_path}' (FORMAT parquet, COMPRESSION lz4_raw)""").fetchone()
+    ) TO {sql_string(out_path)} (FORMAT parquet, COMPRESSION lz4_raw)""").fetchone()
     con.unregister("rows")
     return written, unique
 

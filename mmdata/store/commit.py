@@ -8,6 +8,7 @@ from pathlib import Path
 from mmdata.errors import InputError
 from mmdata.progress import ProgressCallback, silent
 from mmdata.store.lake import Rollback, Store
+from mmdata.store.sql import sql_string
 from mmdata.store.tables import arrow_schema
 from mmdata.store.versions import Lineage, record_version
 
@@ -67,7 +68,7 @@ def commit_staged(
                                             {**(counts or {}), **{k: v for k, v in asdict(result).items() if k != "version"}})
         inserted = _add_rejects(con, dataset, result.version, run_id, staged.get("rejects"))
         if staged.get("media"):
-            con.execute(f"INSERT INTO lake._media SELECT * FROM read_parquet('{staged['media']}') "
+            con.execute(f"INSERT INTO lake._media SELECT * FROM read_parquet({sql_string(staged['media'])}) "
                         f"WHERE id NOT IN (SELECT id FROM lake._media)")
         if not result.changes and not inserted:
             raise Rollback
@@ -86,11 +87,11 @@ def _prepare(con, dataset: str, record_kind: str, records: Path | None, unique_k
         con.register("empty_rows", arrow_schema(record_kind).empty_table())
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM empty_rows")
     if records and unique_keys:
-        con.execute(f"CREATE TEMP VIEW staged AS SELECT * FROM read_parquet('{records}')")
+        con.execute(f"CREATE TEMP VIEW staged AS SELECT * FROM read_parquet({sql_string(records)})")
     elif records:
         # Later rows win over earlier rows with the same key.
         con.execute(f"""CREATE TEMP TABLE staged AS
-                        SELECT * EXCLUDE (file_row_number) FROM read_parquet('{records}', file_row_number = true)
+                        SELECT * EXCLUDE (file_row_number) FROM read_parquet({sql_string(records)}, file_row_number = true)
                         QUALIFY row_number() OVER (PARTITION BY key ORDER BY file_row_number DESC) = 1""")
     else:
         con.execute(f"CREATE TEMP TABLE staged AS SELECT * FROM {table} LIMIT 0")
@@ -179,7 +180,7 @@ def _add_rejects(con, dataset: str, version: int | None, run_id: str, rejects: P
     (before,) = con.execute("SELECT count(*) FROM lake._rejects WHERE dataset = ?", [dataset]).fetchone()
     con.execute(
         f"""INSERT INTO lake._rejects
-            SELECT ?, ?, ?, s.file, s.line, s.field_path, s.rule, s.message, s.record FROM read_parquet('{rejects}') s
+            SELECT ?, ?, ?, s.file, s.line, s.field_path, s.rule, s.message, s.record FROM read_parquet({sql_string(rejects)}) s
             WHERE NOT EXISTS (SELECT 1 FROM lake._rejects r WHERE r.dataset = ? AND r.rule = s.rule
                               AND r.field_path = s.field_path AND r.record = s.record AND r.file = s.file
                               AND r.line IS NOT DISTINCT FROM s.line)""",

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from mmdata.errors import MmdataError
+from mmdata.store.sql import sql_string
 
 _WHEELS = {"ducklake": "duckdb_extension_ducklake", "sqlite_scanner": "duckdb_extension_sqlite_scanner"}
 
@@ -32,7 +33,7 @@ def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
     binary = _wheel_binary(name)
     try:
         # a site-packages path may hold a quote; LOAD takes no parameters
-        con.execute("LOAD '" + str(binary).replace("'", "''") + "'" if binary else f"LOAD {name}")
+        con.execute(f"LOAD {sql_string(binary)}" if binary else f"LOAD {name}")
     except duckdb.Error as exc:
         raise MmdataError(
             f"cannot load the DuckDB extension {name!r} ({exc}); "

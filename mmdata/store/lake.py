@@ -25,6 +25,7 @@ import duckdb
 
 from mmdata.errors import MmdataError, StoreBusyError
 from mmdata.store.extensions import load_extension
+from mmdata.store.sql import sql_string
 from mmdata.store.lock import write_lock
 from mmdata.store.media import MediaFolder
 
@@ -55,11 +56,6 @@ def _forget(key: tuple) -> None:
     cached = _INSTANCES.pop(key, None)
     if cached:
         cached[0].close()
-
-
-def sql_string(value: str) -> str:
-    """``value`` as a SQL string literal: paths go into ATTACH/SET/LOAD, which take no parameters."""
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[dict]:

@@ -65,3 +65,10 @@ def test_the_cli_prints_one_line(talk_and_pics, tmp_path, broken_torchcodec):
                                       "--out", str(tmp_path / "hf")])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.output.startswith("error:") and "apt-get install ffmpeg" in result.output
+
+
+def test_a_failed_export_leaves_no_folder(talk_and_pics, tmp_path, broken_torchcodec):
+    with pytest.raises(MmdataError):
+        export("talk", "hf", tmp_path / "hf", talk_and_pics)
+    assert not (tmp_path / "hf").exists()
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
