@@ -49,6 +49,7 @@ def build_model(cfg: RunConfig):
 
     if cfg.model.start_from and not (Path(cfg.model.start_from) / "config.json").is_file():
         raise ConfigError(f"{cfg.source}: model.from: {cfg.model.start_from} is not a model folder (no config.json)")
+    _check_tokenizer(cfg.model.start_from or cfg.model.llm, f"model.{'from' if cfg.model.start_from else 'llm'}", cfg.source)
     kwargs = {k: v for k, v in (("dtype", cfg.model.dtype), ("attn_implementation", cfg.model.attn_implementation)) if v}
     try:
         if cfg.model.start_from:
@@ -58,13 +59,27 @@ def build_model(cfg: RunConfig):
                                                              **kwargs, **cfg.model.options)
             images = image_processor_class().from_pretrained(cfg.model.vision)
             audio = WhisperFeatureExtractor.from_pretrained(cfg.model.audio)
-    except (OSError, ValueError) as exc:  # a folder that is not a model, an id that is not cached
+    except (OSError, ValueError, KeyError) as exc:  # a folder that is not a model, an id that is not cached
         raise ConfigError(f"{cfg.source}: cannot load the model: {' '.join(str(exc).split())[:300]}") from None
     for name, folder in cfg.model.projectors_from.items():
         if not Path(folder).is_dir():
             raise ConfigError(f"{cfg.source}: model.projectors_from.{name}: no folder {folder} (run its stage-1 config first)")
         load_projectors(model, folder, {name})
     return model, tokenizer, images, audio
+
+
+def _check_tokenizer(folder: str | None, key: str, source: str) -> None:
+    """A local folder's tokenizer.json must be one: transformers reports a broken one as a KeyError or
+    a bare Exception from the Rust side, far from saying which file is wrong."""
+    file = Path(folder) / "tokenizer.json" if folder else None
+    if file is None or not file.is_file():
+        return
+    from tokenizers import Tokenizer
+
+    try:
+        Tokenizer.from_file(str(file))
+    except Exception as exc:  # the Rust side raises plain Exception for every kind of bad file
+        raise ConfigError(f"{source}: {key}: {file} is not a tokenizer ({' '.join(str(exc).split())[:200]})") from None
 
 
 def _training_arguments(cfg: RunConfig):

@@ -376,6 +376,14 @@ def config_inputs(folder: Path, model_dir: Path, mixture_dir: Path) -> dict[str,
     (junk / "config.json").write_text('{"model_type": "qwen2"}')
     (junk / "tokenizer.json").write_text("this is not a tokenizer")
     (junk / "tokenizer_config.json").write_text("{also not json")
+    shaped = folder / "tokenizer-shaped-junk"
+    shaped.mkdir(exist_ok=True)
+    (shaped / "config.json").write_text('{"model_type": "qwen2"}')
+    (shaped / "tokenizer.json").write_text('{"version": "1.0", "model": {"type": "BPE"}}')  # JSON, not a tokenizer
+    (shaped / "tokenizer_config.json").write_text("{}")
+    path = folder / "llm-tokenizer-shaped-junk.yaml"
+    path.write_bytes(config(model=f"{{llm: {shaped}, vision: {shaped}, audio: {shaped}}}"))
+    out["llm-tokenizer-shaped-junk"] = (path, "refused")
     (folder / "a-folder").mkdir(exist_ok=True)
     out["folder-where-a-file-belongs"] = (folder / "a-folder", "refused")
     return out
