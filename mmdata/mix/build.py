@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from mmdata.errors import InputError, MmdataError
+from mmdata.errors import InputError, MmdataError, QueryError
 from mmdata.mix.spec import MixSpec, Source
 from mmdata.progress import ProgressCallback, silent
+from mmdata.querying import check_read_only
 from mmdata.store.sql import sql_string
 from mmdata.store.versions import VersionRef, list_versions, resolve
 
@@ -57,6 +58,10 @@ def load_candidates(con: duckdb.DuckDBPyConnection, spec: MixSpec, progress: Pro
             raise InputError(f"{spec.path}:{source.line}: {ref} holds {ref.record_kind} records; a mixture takes conversations")
         plans.append(SourcePlan(source, ref, language=source.language or spec.language))
         select = f"SELECT *, {index} AS src FROM {ref.relation} WHERE {f'({source.where})' if source.where else 'true'}"
+        try:
+            check_read_only(select)  # the same guard as `query`: a filter may only read
+        except QueryError as exc:
+            raise InputError(f"{spec.path}:{source.line}: where: {exc}") from None
         try:
             con.execute(f"DESCRIBE {select}")  # binds the `where` now, to name the source's line if it is wrong
         except duckdb.Error as exc:

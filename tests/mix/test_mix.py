@@ -109,6 +109,9 @@ def test_weights_share_and_errors_say_how_short(sources, tmp_path):
     ("name: x\nsources:\n  - {dataset: nope}\n", "spec.yaml:3: unknown dataset 'nope'"),
     ("name: x\nsources:\n  - {dataset: a@9}\n", "spec.yaml:3: unknown version 'a@9'"),
     ("name: x\nsources:\n  - {dataset: a, where: 'nonsense_column > 1'}\n", "spec.yaml:3: where: Binder Error"),
+    ("name: x\nsources:\n  - {dataset: a, where: \"true); SELECT 1; SELECT (1\"}\n", "spec.yaml:3: where: give exactly one"),
+    ("name: x\nsources:\n  - {dataset: a, where: \"write_log('x') IS NULL\"}\n", "spec.yaml:3: where: .*write_log"),
+    ("name: x\nsources:\n  - {dataset: a, where: \"EXISTS (SELECT * FROM checkpoint())\"}\n", "spec.yaml:3: where: .*checkpoint"),
     ("name: x\nsources: [\n", "not valid YAML"),
 ])
 def test_spec_errors_name_the_line_and_key(sources, tmp_path, text, message):
