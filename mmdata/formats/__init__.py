@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from mmdata.errors import InputError
-from mmdata.formats.base import FormatError, Item, read_json_items
+from mmdata.formats.base import FormatError, Item, decode_line, parse_json, read_json_items
 from mmdata.formats.chatformats import layout_from_dataset_info, llava, sharegpt
 from mmdata.formats.folder import folder_items, folder_kind
 from mmdata.formats.native import hf_disk_rows, is_hf_disk, manifest_kind, native, native_kind, parquet_rows
@@ -77,10 +77,10 @@ def dataset_info_entry(path: Path) -> dict | None:
     info_path = path.parent / "dataset_info.json"
     if not path.is_file() or not info_path.is_file():
         return None
-    try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise InputError(f"{info_path}: not valid JSON ({exc})") from None
+    text = decode_line(info_path.read_bytes())
+    info = text if isinstance(text, FormatError) else parse_json(text)
+    if isinstance(info, FormatError):
+        raise InputError(f"{info_path}: {info}")
     if not isinstance(info, dict):
         raise InputError(f"{info_path}: expected an object of dataset entries, got {type(info).__name__}")
     for entry in info.values():

@@ -241,7 +241,7 @@ def test_dataset_info_for_other_files_is_ignored(tmp_path):
     assert detect(path) == "sharegpt"
     assert tmp_path / "dataset_info.json" not in open_source(path).files
     (tmp_path / "dataset_info.json").write_text("{broken")
-    with pytest.raises(InputError, match="dataset_info.json: not valid JSON"):
+    with pytest.raises(InputError, match="dataset_info.json: invalid JSON"):
         detect(path)
 
 
@@ -321,3 +321,14 @@ def test_folder_csv_with_bom_bad_bytes_and_surplus_values(tmp_path):
     assert items[2].record == {"caption": "red", "media_id": "x.png"}
     assert (items[3].error.rule, items[3].error.path) == ("encoding", "caption")
     assert "3 values for 2 columns" in str(items[4].error)
+
+
+@pytest.mark.parametrize("content", [b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe{}", b"{\"a\": NaN}", b"not json", b"[1, 2]"])
+def test_a_broken_dataset_info_json_is_one_error(tmp_path, content):
+    from mmdata.formats import open_source
+
+    data = tmp_path / "data.json"
+    data.write_text('[{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}]}]')
+    (tmp_path / "dataset_info.json").write_bytes(content)
+    with pytest.raises(InputError, match="dataset_info.json"):
+        open_source(data)
