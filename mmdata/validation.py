@@ -10,10 +10,10 @@ from mmdata.formats import open_source
 from mmdata.formats.base import Item
 from mmdata.progress import ProgressCallback, silent
 from mmdata.schemas.check import RecordChecker
-from mmdata.schemas.items import item_problems
+from mmdata.schemas.items import RepeatedRecords, item_problems
 from mmdata.store.lake import Store
 from mmdata.store.resolve import MediaResolver
-from mmdata.store.tables import from_row
+from mmdata.store.tables import from_row, to_row
 from mmdata.errors import InputError
 from mmdata.store.versions import NAME_RE, resolve
 
@@ -62,6 +62,7 @@ def validate(target: str | Path, store: Store | str | None = None, format: str |
         source = open_source(path, format, media_root)
         kind, items = source.record_kind, source.items
         resolver = MediaResolver(None, source.media_root)
+        repeated = RepeatedRecords(kind)  # what import would refuse across lines, too
 
         def where(item: Item) -> str:
             return str(path / item.file if item.file else path)
@@ -72,6 +73,7 @@ def validate(target: str | Path, store: Store | str | None = None, format: str |
             kind = resolve(con, str(target)).record_kind
         items = _stored_items(store, str(target))
         resolver = MediaResolver(store.media, None)
+        repeated = None  # a stored version holds each key once
 
         def where(item: Item) -> str:
             return item.file  # the version, e.g. "chats@2"; the line is the record's position in it
@@ -81,6 +83,8 @@ def validate(target: str | Path, store: Store | str | None = None, format: str |
     for item in items:
         report.checked += 1
         problems = item_problems(item, kind, resolver, checker)
+        if not problems and repeated:
+            problems = repeated.check(item.line, to_row(kind, item.record))
         if problems:
             report.invalid += 1
             for problem in problems:

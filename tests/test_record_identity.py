@@ -73,6 +73,15 @@ def test_an_id_repeated_with_other_content_is_rejected_not_merged(store, tmp_pat
     assert result.reject_samples[0]["line"] == 2 and "line 1 is kept" in result.reject_samples[0]["message"]
 
 
+def test_validate_reports_a_repeated_id_as_import_would(tmp_path):
+    from mmdata.validation import validate
+
+    rows = [{"id": "same", "conversations": [{"from": "human", "value": q}, {"from": "gpt", "value": "A."}]}
+            for q in ("First?", "Second?")]
+    report = validate(sharegpt(tmp_path / "ids.json", rows), tmp_path / "store")
+    assert (report.invalid, report.by_rule) == (1, {"duplicate-id": 1})
+
+
 def test_a_corrected_reimport_without_ids_shows_as_changed(store, media):
     v1 = write_jsonl(media / "v1.jsonl", [
         {"filename": "aud/x.wav", "chat": chat(("What is said?", "Hello."))},
