@@ -9,14 +9,14 @@ from pathlib import Path
 
 from mmdata.errors import InputError
 from mmdata.formats import open_source
+from mmdata.ingest import MediaResolver, RepeatedRecords, item_problems
 from mmdata.progress import ProgressCallback, silent
-from mmdata.schemas.check import RecordChecker, Violation
-from mmdata.store.journal import RunJournal
+from mmdata.records import Violation
+from mmdata.schemas.check import RecordChecker
 from mmdata.store.commit import commit_staged
+from mmdata.store.journal import RunJournal
 from mmdata.store.lake import Store
 from mmdata.store.media import sha256_file
-from mmdata.schemas.items import RepeatedRecords, item_problems
-from mmdata.store.resolve import MediaResolver
 from mmdata.store.tables import arrow_schema, to_row
 from mmdata.store.versions import Lineage, check_name, list_versions
 

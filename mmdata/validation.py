@@ -6,15 +6,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmdata.errors import InputError
 from mmdata.formats import open_source
 from mmdata.formats.base import Item
+from mmdata.ingest import MediaResolver, RepeatedRecords, item_problems
 from mmdata.progress import ProgressCallback, silent
 from mmdata.schemas.check import RecordChecker
-from mmdata.schemas.items import RepeatedRecords, item_problems
 from mmdata.store.lake import Store
-from mmdata.store.resolve import MediaResolver
 from mmdata.store.tables import from_row, to_row
-from mmdata.errors import InputError
 from mmdata.store.versions import NAME_RE, resolve
 
 MAX_SAMPLES = 20

@@ -77,12 +77,9 @@ class RunConfig:
 
 def shipped_configs() -> Path:
     """``specs/train`` of this checkout (or of the installed package's specs)."""
-    here = Path(__file__).resolve().parents[1] / "specs" / "train"
-    if here.is_dir():
-        return here
-    from importlib.resources import files
+    from mmdata.records import specs_dir
 
-    return Path(str(files("mmdata.specs") / "train"))
+    return specs_dir() / "train"
 
 
 def _find(path: str) -> Path:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mmtrain import silent
 from mmtrain.errors import ConfigError
+from mmtrain.tokens import AUDIO, IMAGE
 
 
 @dataclass
@@ -102,7 +103,7 @@ def evaluate(model_dir: str | Path, data: str, store: str | None = None, split: 
         for n, rec in enumerate(records[:samples]):
             last = max(i for i, m in enumerate(rec.messages) if m["role"] == "assistant")
             prompt = rec.messages[:last]
-            conversation = Conversation(prompt, rec.images[:_count(prompt, "<image>")], rec.audios[:_count(prompt, "<audio>")])
+            conversation = Conversation(prompt, rec.images[:_count(prompt, IMAGE)], rec.audios[:_count(prompt, AUDIO)])
             generated = chat.reply(conversation, max_new_tokens=max_new_tokens, temperature=0)
             result.samples.append({"id": rec.id, "prompt": prompt[-1]["content"], "reference": rec.messages[last]["content"],
                                    "generated": generated})

@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-IMAGE, IMAGE_END, IMAGE_PAD = "<image>", "</image>", "<|image_pad|>"
-AUDIO, AUDIO_END, AUDIO_PAD = "<audio>", "</audio>", "<|audio_pad|>"
+from mmdata.records import PLACEHOLDERS
+
+IMAGE, IMAGE_END, IMAGE_PAD = PLACEHOLDERS["image"], "</image>", "<|image_pad|>"
+AUDIO, AUDIO_END, AUDIO_PAD = PLACEHOLDERS["audio"], "</audio>", "<|audio_pad|>"
 SPECIAL_TOKENS = [IMAGE, IMAGE_END, IMAGE_PAD, AUDIO, AUDIO_END, AUDIO_PAD]
 
 SAMPLE_RATE = 16000

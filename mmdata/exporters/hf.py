@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mmdata.errors import MmdataError
 from mmdata.exporters.common import VersionReader
-from mmdata.schemas.check import MEDIA_FIELDS, SINGLE_MEDIA
+from mmdata.records import MEDIA_FIELDS, SINGLE_MEDIA
 from mmdata.store.tables import arrow_schema
 
 

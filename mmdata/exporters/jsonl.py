@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from mmdata.exporters.common import VersionReader, copy_media
-from mmdata.schemas.check import MEDIA_FIELDS
+from mmdata.records import MEDIA_FIELDS
 
 
 def write(reader: VersionReader, out: Path, language: str, progress) -> dict:

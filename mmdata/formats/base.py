@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 from mmdata.errors import InputError
-from mmdata.store.media import media_kind
+from mmdata.records import media_kind
 
 
 class FormatError(ValueError):

@@ -13,7 +13,7 @@ from typing import Iterator
 
 from mmdata.errors import InputError
 from mmdata.formats.base import FormatError, Item, read_json_items
-from mmdata.store.media import media_kind
+from mmdata.records import media_kind
 
 FILE_COLUMNS = ("file", "file_name")
 

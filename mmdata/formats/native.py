@@ -8,7 +8,7 @@ from typing import Iterator
 
 from mmdata.errors import InputError
 from mmdata.formats.base import FormatError, json_problem, strict_json
-from mmdata.store.tables import JSON_FIELDS
+from mmdata.records import JSON_FIELDS, RECORD_KINDS
 
 
 def native(obj: dict) -> dict:
@@ -35,8 +35,6 @@ def native(obj: dict) -> dict:
 
 def manifest_kind(manifest: Path) -> str:
     """The record kind an export's ``mmdata.json`` names; InputError when the file is not such a manifest."""
-    from mmdata.store.tables import RECORD_KINDS
-
     info = _json_file(manifest, "it is the manifest `mmdata export` writes; remove it or export again")
     kind = info.get("record_kind", "conversation") if isinstance(info, dict) else None
     if kind not in RECORD_KINDS:

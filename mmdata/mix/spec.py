@@ -63,7 +63,7 @@ def load_spec(path: str | Path) -> MixSpec:
     """Read and check a spec; every mistake is an InputError naming the file, line and key."""
     import jsonschema
 
-    from mmdata.schemas.check import specs_dir
+    from mmdata.records import specs_dir
 
     from mmdata.yamlfile import load_yaml
 

@@ -3,38 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 import fastjsonschema
 import jsonschema
 
 from mmdata.errors import MediaMissing, MmdataError
+from mmdata.records import MEDIA_FIELDS, SINGLE_MEDIA, Violation, specs_dir
 from mmdata.schemas.rules import RULES
-from mmdata.store.media import MediaInfo
-
-_SOURCE_SPECS = Path(__file__).resolve().parents[2] / "specs"
-
-
-@dataclass(frozen=True)
-class Violation:
-    """Why a record is invalid: which field (a JSON-pointer-like path), which rule, in words."""
-
-    path: str
-    rule: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: [{self.rule}] {self.message}"
-
-
-def specs_dir() -> Path:
-    """``specs/`` of the source tree, else the copy installed as ``mmdata.specs``."""
-    if (_SOURCE_SPECS / "schemas").is_dir():
-        return _SOURCE_SPECS
-    return Path(__file__).resolve().parents[1] / "specs"
 
 
 @lru_cache(maxsize=None)
@@ -72,16 +49,19 @@ def _fast_check(record_kind: str) -> Callable[[dict], bool]:
     return valid
 
 
-MEDIA_FIELDS = {"conversation": {"images": "image", "audios": "audio"}}
-SINGLE_MEDIA = {"audio": "audio", "transcript": "audio", "image": "image"}
+class MediaFacts(Protocol):
+    """What the media checks need of a medium (``store.media.MediaInfo`` has it)."""
 
-MediaLookup = Callable[[str], MediaInfo]
+    kind: str
+
+
+MediaLookup = Callable[[str], MediaFacts]
 
 
 class RecordChecker:
     """Checks records of one kind.
 
-    ``media`` looks up a media id and returns its MediaInfo, raising MmdataError when the
+    ``media`` looks up a media id and returns its facts (a MediaInfo), raising MmdataError when the
     media is missing or does not decode; leave it None to skip media checks.
     """
 
@@ -102,7 +82,7 @@ class RecordChecker:
                 return found
         found = []
         if self.rules:
-            found += [Violation(*v) for v in self.rules(record)]
+            found += self.rules(record)
         if self.media:
             found += self.check_media(record)
         return found

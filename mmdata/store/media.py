@@ -14,15 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mmdata.errors import MediaError, MediaMissing
-
-AUDIO_EXTS = {".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".webm", ".mka"}
-IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
-
-
-def media_kind(name: str) -> str | None:
-    """'audio' or 'image' by file extension, None when neither."""
-    ext = Path(name).suffix.lower()
-    return "audio" if ext in AUDIO_EXTS else "image" if ext in IMAGE_EXTS else None
+from mmdata.records import AUDIO_EXTS, IMAGE_EXTS, media_kind
 
 
 def is_media_id(value: str) -> bool:

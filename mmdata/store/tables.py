@@ -12,7 +12,7 @@ import json
 
 import pyarrow as pa
 
-RECORD_KINDS = ("conversation", "audio", "transcript", "image")
+from mmdata.records import JSON_FIELDS
 
 _TURN = pa.struct([("role", pa.string()), ("content", pa.string()), ("content_ms", pa.string())])
 
@@ -77,9 +77,6 @@ _COLUMNS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("height", pa.int64()),
     ],
 }
-
-# Object-valued fields stored as JSON text.
-JSON_FIELDS = {"generation", "extractor", "settings", "attributes", "extra"}
 
 
 def arrow_schema(record_kind: str) -> pa.Schema:

@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Callable
 
+from mmdata.records import PLACEHOLDERS
 from mmdata.synth import parse
 from mmdata.synth.endpoint import Endpoint, ItemFailed
 from mmdata.synth.language import is_language, language_of
@@ -99,7 +100,7 @@ class Context:
 
 
 def _same_tags(a: str, b: str) -> bool:
-    return all(a.count(tag) == b.count(tag) for tag in ("<image>", "<audio>"))
+    return all(a.count(tag) == b.count(tag) for tag in PLACEHOLDERS.values())
 
 
 async def _bilingual_chat(ctx: Context, pairs: list[tuple[str, str]], prefix: str) -> list[dict]:
@@ -132,7 +133,7 @@ async def audio_instructions(ctx: Context) -> list[dict]:
             history.append({"role": "assistant", "content": reply})
             pairs.append((follow, reply))
         records.append({"kind": "audio-instruction", "context": context,
-                        "chat": await _bilingual_chat(ctx, pairs, "<audio>\n"),
+                        "chat": await _bilingual_chat(ctx, pairs, PLACEHOLDERS["audio"] + "\n"),
                         "audios": [source["media_id"]], "source": [source["id"]]})
     return records
 
@@ -151,7 +152,7 @@ async def visual_context(ctx: Context) -> list[dict]:
         content = [{"type": "text", "text": prompt}, {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{data}"}}]
     pairs = await ctx.ask(content, recipe.sampling, read=parse.dialogue)
     context = "\n".join(str(v) for v in (source.get("title"), source.get("caption"), source.get("description")) if v)
-    return [{"kind": "visual-context", "context": context or None, "chat": await _bilingual_chat(ctx, pairs, "<image>\n"),
+    return [{"kind": "visual-context", "context": context or None, "chat": await _bilingual_chat(ctx, pairs, PLACEHOLDERS["image"] + "\n"),
              "images": [source["media_id"]], "source": [source["id"]]}]
 
 

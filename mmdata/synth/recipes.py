@@ -57,7 +57,7 @@ def _template(source: str):
 
 def load_recipe(kind: str, path: str | Path | None = None) -> Recipe:
     """The recipe for synthesis type ``kind``: ``path`` if given, else the shipped default."""
-    from mmdata.schemas.check import specs_dir
+    from mmdata.records import specs_dir
     from mmdata.yamlfile import load_yaml
 
     path = Path(path) if path else specs_dir() / "prompts" / DEFAULT_RECIPES[kind]

@@ -36,7 +36,7 @@ class Record:
 
 def schema_path(folder: str | Path) -> Path:
     """The training-record schema: the export's own copy when it has one, else this repository's."""
-    from mmdata.schemas.check import specs_dir  # the source tree's specs/, else the installed copy
+    from mmdata.records import specs_dir  # the source tree's specs/, else the installed copy
 
     folder = Path(folder)
     for path in (folder / "specs" / "schemas" / SCHEMA_NAME, folder / SCHEMA_NAME, specs_dir() / "schemas" / SCHEMA_NAME):

@@ -283,7 +283,7 @@ def test_mmtrain_export_has_splits_and_media_files(sources, tmp_path):
     assert result["splits"] == {k: len(v) for k, v in lines.items()} and sum(result["splits"].values()) == 12
     import jsonschema
 
-    from mmdata.schemas.check import specs_dir
+    from mmdata.records import specs_dir
     schema = json.loads((specs_dir() / "schemas" / "training-record.json").read_text())
     for row in lines["train"] + lines["test"]:
         jsonschema.validate(row, schema)

@@ -1,4 +1,10 @@
-"""Turn media references in input records (paths, ids, embedded bytes) into stored media ids."""
+"""From input items to records the store can take: media references resolved, then every check.
+
+A reader (``mmdata.formats``) yields Items whose media fields hold references (paths, ids,
+embedded bytes); here they become stored media ids, and the item is checked as import and
+validate both need it: readable, media resolvable, schema and rules, and no identity reused
+within the input.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,9 @@ import tempfile
 from pathlib import Path
 
 from mmdata.errors import MediaError, MediaMissing
-from mmdata.schemas.check import MEDIA_FIELDS, SINGLE_MEDIA, Violation
+from mmdata.formats.base import FormatError, Item, media_ref
+from mmdata.records import MEDIA_FIELDS, SINGLE_MEDIA, Violation
+from mmdata.schemas.check import RecordChecker
 from mmdata.store.media import MediaFolder, MediaInfo, is_media_id, probe
 
 
@@ -79,8 +87,6 @@ def resolve_record_media(record: dict, record_kind: str, resolver: MediaResolver
     problems: list[Violation] = []
 
     def one(path: str, ref, kind: str):
-        from mmdata.formats.base import FormatError, media_ref
-
         try:
             if ref not in (None, ""):  # those are media-missing, below
                 media_ref(ref, path)  # a list or a number would otherwise fail as a cache key or a path
@@ -117,3 +123,38 @@ def resolve_record_media(record: dict, record_kind: str, resolver: MediaResolver
                 record.setdefault("width", info.width)
                 record.setdefault("height", info.height)
     return problems
+
+
+def item_problems(item: Item, record_kind: str, resolver: MediaResolver, checker: RecordChecker) -> list[Violation]:
+    """Why ``item`` cannot be stored (empty when it can); resolves its media ids in place."""
+    if item.error is not None:
+        return [Violation(item.error.path, item.error.rule, str(item.error))]
+    problems = resolve_record_media(item.record, record_kind, resolver)
+    return problems or checker.check(item.record)
+
+
+class RepeatedRecords:
+    """Within one input, a record that reuses an earlier one's identity with other content.
+
+    Identity is the row's key when it is not the content itself: the input's id for a conversation,
+    the media for a media record. A later line with the same identity and the same content is a
+    plain duplicate (the commit keeps one); with other content it is refused here, naming the line
+    that is kept, so nothing is merged without a rule. Only such keys are remembered.
+    """
+
+    def __init__(self, record_kind: str):
+        self.record_kind = record_kind
+        self.first: dict[str, tuple[int, str]] = {}
+
+    def check(self, line: int, row: dict) -> list[Violation]:
+        """[] when ``row`` (from ``tables.to_row``) may be stored, else why not."""
+        if row["key"] == row["id"]:  # keyed by its content: it cannot clash with a different record
+            return []
+        first_line, first_id = self.first.setdefault(row["key"], (line, row["id"]))
+        if first_id == row["id"]:
+            return []
+        if self.record_kind == "conversation":
+            return [Violation("source_id", "duplicate-id", f"the input gave line {first_line} this id, with other content; "
+                                                           f"line {first_line} is kept")]
+        return [Violation("media_id", "duplicate-media", f"line {first_line} has the same media with other fields; "
+                                                         f"line {first_line} is kept")]
