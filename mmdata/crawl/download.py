@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 from pathlib import Path
 
 from mmdata.audio import SAMPLE_RATE, encode_opus, load_16k_mono
-from mmdata.crawl.sources import Entry
+from mmdata.crawl.sources import Entry, duration_filter
 from mmdata.errors import MediaError
+from mmdata.jobs import Failed, Made, Outcome
 from mmdata.store.media import MediaFolder, MediaInfo
 
 log = logging.getLogger("mmdata.crawl")
@@ -68,6 +70,24 @@ def ytdlp_options(workdir: Path, sleep: float, rate_limit: str | None, retries: 
     if rate_limit:
         options["ratelimit"] = parse_bytes(rate_limit)
     return options
+
+
+def fetch(ydl, entry: Entry, media: MediaFolder, workdir: Path, downloader: str, min_duration: float | None,
+          max_duration: float | None) -> Outcome:
+    """The crawl's work on one entry: download, store as Opus, describe; filtered out when its
+    measured duration is out of bounds (direct links are measured only now)."""
+    try:
+        info, path = download(ydl, entry)
+        stored, seconds = normalise(path, media)
+        if duration_filter(seconds, min_duration, max_duration):
+            return Made(stats={"seconds": seconds})
+        return Made([audio_record(entry, info, stored, seconds, downloader)], [stored.row()], {"seconds": seconds})
+    except Exception as exc:  # one bad item never stops the run; its reason is kept, and the next run tries again
+        return Failed(failure_reason(str(exc)), str(exc), {"url": entry.url, "id": entry.info.get("id"), "title": entry.title,
+                                                           "archive_key": entry.archive_key},
+                      file=entry.url, field_path="url", retry=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def download(ydl, entry: Entry) -> tuple[dict, Path]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from mmdata.errors import InputError
 
@@ -67,6 +67,38 @@ def expand(ydl, item: str | dict) -> Iterator[Entry]:
     info = item if isinstance(item, dict) else ydl.extract_info(item, download=False, process=False)
     source = item if isinstance(item, str) else (info.get("webpage_url") or info.get("id") or "info-json")
     yield from _flatten(info, source)
+
+
+@dataclass
+class Listing:
+    """What the inputs list: the entries to fetch, how many were seen and filtered, the inputs that failed."""
+
+    selected: list[Entry] = field(default_factory=list)
+    listed: int = 0
+    filtered: int = 0
+    failures: list[tuple[str, Exception]] = field(default_factory=list)  # (input, why it could not be listed)
+
+
+def list_entries(ydl, inputs: list[str | dict], mine: Callable[[str], bool], include: list[str], exclude: list[str],
+                 min_duration: float | None, max_duration: float | None, limit: int | None) -> Listing:
+    """This shard's entries of ``inputs`` that pass the title and duration filters, at most ``limit``."""
+    listing = Listing()
+    for item in inputs:
+        try:
+            entries = list(expand(ydl, item))
+        except Exception as exc:  # yt-dlp raises many kinds; any of them means this input failed
+            listing.failures.append((item if isinstance(item, str) else "info-json", exc))
+            continue
+        for entry in entries:
+            listing.listed += 1
+            if not mine(entry.archive_key):
+                continue
+            if keep(entry, include, exclude, min_duration, max_duration):
+                listing.filtered += 1
+                continue
+            if limit is None or len(listing.selected) < limit:
+                listing.selected.append(entry)
+    return listing
 
 
 def _flatten(info: dict, source: str) -> Iterator[Entry]:
