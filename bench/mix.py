@@ -106,9 +106,11 @@ def peak_mib():
 
 NEAR = PEAK + """
 import random, sys, time
+from types import SimpleNamespace
 import duckdb
-from mmdata.mix.build import SourcePlan, near_dedupe
+from mmdata.mix.filters import NEAR_DEDUPE, apply_filter
 from mmdata.mix.near import default_workers
+from mmdata.mix.state import MixState
 n = int(sys.argv[1])
 rng = random.Random(0)
 words = "nasi lemak teh tarik durian kampung pasar malam kuala lumpur penang laksa wau songket batik rumah".split()
@@ -118,18 +120,19 @@ for i in range(0, n, 20):  # 1 in 20 is a near copy of the one before it: one wo
         w = texts[i].split(); w[25] = "sambal"; texts[i + 1] = " ".join(w)
 con = duckdb.connect()
 con.execute("SET enable_progress_bar = false")
+workers = None if sys.argv[2] == "auto" else int(sys.argv[2])
+state = MixState(con, SimpleNamespace(filters={"near_dedupe": {"threshold": 0.7, "fields": ["user"]}}), workers=workers,
+                 plans=[SimpleNamespace(removed={})])
 con.execute("CREATE TEMP TABLE src AS SELECT unnest(?) AS t", [texts])
-con.execute("CREATE TEMP TABLE src_rows AS SELECT 0 AS src, 'r' || lpad((row_number() OVER ())::VARCHAR, 9, '0') AS id, "
+con.execute(f"CREATE TEMP TABLE {state.records} AS SELECT 0 AS src, 'r' || lpad((row_number() OVER ())::VARCHAR, 9, '0') AS id, "
             "[{'role': 'user', 'content': t}] AS chat, NULL::VARCHAR AS context FROM src")
-con.execute("CREATE TEMP TABLE cand AS SELECT src, id FROM src_rows")  # the candidates' key table, as mix builds it
+con.execute(f"CREATE TEMP TABLE {state.candidates} AS SELECT src, id FROM {state.records}")  # the key table, as mix builds it
 con.execute("DROP TABLE src")
 del texts
-plans = [SourcePlan(None, None)]
-workers = None if sys.argv[2] == "auto" else int(sys.argv[2])
 start = time.perf_counter()
-near_dedupe(con, plans, {"threshold": 0.7, "fields": ["user"]}, workers=workers)
+apply_filter(state, NEAR_DEDUPE)
 seconds = time.perf_counter() - start
-print(seconds, plans[0].removed.get("near_dedupe", 0), peak_mib(),
+print(seconds, state.plans[0].removed.get("near_dedupe", 0), peak_mib(),
       default_workers(n) if workers is None else workers)
 """
 

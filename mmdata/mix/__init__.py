@@ -9,7 +9,6 @@ from mmdata.errors import InputError
 from mmdata.options import at_least
 from mmdata.progress import ProgressCallback, silent
 from mmdata.store.lake import Store
-from mmdata.store.versions import Lineage
 
 
 @dataclass
@@ -21,34 +20,6 @@ class MixResult:
     report: dict = field(default_factory=dict)
     plots: list = field(default_factory=list)
     message: str = ""
-
-
-def _output_file(store: Store, name: str, journal) -> tuple[Path, bool]:
-    """Where ``finish`` writes: straight into the store's data path when it is local, so the commit
-    adopts the file instead of copying a million rows; else the run's journal folder."""
-    if "://" in store.data_path:
-        return journal.dir / "records.parquet", False
-    folder = Path(store.data_path) / "main" / name
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"mix-{journal.run_id}.parquet", True
-
-
-def _check_target(con, spec) -> None:
-    """A mixture replaces all the rows of the dataset it is named after: refuse a name that holds
-    anything but an earlier mixture (a source's rows would be lost from its latest version)."""
-    from mmdata.store.versions import list_versions
-
-    versions = list_versions(con, spec.name)
-    if versions and versions[-1]["command"] != "mix":
-        raise InputError(f"{spec.path}: name: {spec.name} already holds rows made by `{versions[-1]['command']}` "
-                         f"({spec.name}@{versions[-1]['version']}); a mixture replaces its dataset's rows, so give it another name")
-
-
-def _why_empty(plan: dict) -> str:
-    removed = {"where": plan["loaded"] - plan["matched"], **plan["removed"]}
-    dropped = ", ".join(f"{name} {n}" for name, n in removed.items() if n)
-    return (f"{plan['source']} has {plan['available']} of {plan['loaded']} rows after filters"
-            + (f" ({dropped} removed)" if dropped else "") + f", {plan['planned']} planned")
 
 
 def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool = False, wait: float | None = None,
@@ -69,11 +40,17 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
     >>> result = mix("specs/mixes/demo.yaml", dry_run=True)
     >>> [(p["source"], p["rows_en"], p["rows_ms"], p["tokens"]) for p in result.plan]
     """
-    from mmdata.mix.build import candidates, expected_tokens, finish, load_candidates, plan_sizes
-    from mmdata.mix.keys import apply_languages, apply_split, draw, rows_by_language
-    from mmdata.mix.report import mixture_report
+    from mmdata.mix.commit import check_target, commit_mixture
+    from mmdata.mix.draw import draw
+    from mmdata.mix.filters import apply_filters
+    from mmdata.mix.languages import apply_languages
+    from mmdata.mix.plan import plan_sizes
+    from mmdata.mix.report import mixture_report, plan_table, why_empty
+    from mmdata.mix.select import candidate_frame, select_candidates
     from mmdata.mix.spec import load_spec
-    from mmdata.store.commit import commit_staged
+    from mmdata.mix.split import apply_split
+    from mmdata.mix.state import MixState
+    from mmdata.mix.write import output_file, write_mixture
     from mmdata.store.journal import RunJournal
     from mmdata.store.tables import arrow_schema
 
@@ -82,47 +59,29 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
     spec = load_spec(spec_path)
     result = MixResult(spec.name)
     with store.reader() as con:
-        _check_target(con, spec)
+        check_target(con, spec)
+        state = MixState(con, spec, progress, workers)
         progress("selecting candidates", 0, 1)
-        plans = load_candidates(con, spec, progress, workers)
-        plan_sizes(spec, plans)
+        select_candidates(state)
+        apply_filters(state)
+        plan_sizes(spec, state.plans)
         progress("selecting candidates", 1, 1)
         # The selection itself is cheap (a key table), so a dry run makes it too: its numbers are exact.
-        rows = apply_split(con, apply_languages(draw(candidates(con, spec), spec, plans), spec, plans), spec)
-        result.plan = [{"source": str(p.ref), "line": p.source.line, "mode": p.source.mode, "amount": p.source.amount,
-                        "language": p.language, "loaded": p.loaded, "matched": p.matched, "available": p.available,
-                        "planned": p.planned, "removed": p.removed, **rows_by_language(rows, i)} for i, p in enumerate(plans)]
+        state.rows = draw(candidate_frame(state), spec, state.plans)
+        state.rows = apply_languages(state.rows, spec, state.plans)
+        state.rows = apply_split(state, state.rows)
+        result.plan = plan_table(state)
         if dry_run:
-            progress("counting tokens", 0, 1)
-            tokens, counted_by = expected_tokens(con, spec, rows)
-            progress("counting tokens", 1, 1)
-            for i, row in enumerate(result.plan):
-                row["tokens"] = tokens.get(i, 0)
-            combine = f"; combine adds up to {spec.combine['rows']} rows when written" if spec.combine else ""
-            result.message = (f"dry run: {rows.height} rows ({sum(p.planned for p in plans)} records) from {len(plans)} sources, "
-                              f"{sum(tokens.values()):,} tokens ({counted_by}){combine}; nothing written")
-            return result
-        if not rows.height:
-            raise InputError(f"{spec.path}: the mixture would be empty: " + "; ".join(_why_empty(row) for row in result.plan)
+            return _dry_run(state, result)
+        if not state.rows.height:
+            raise InputError(f"{spec.path}: the mixture would be empty: " + "; ".join(why_empty(row) for row in result.plan)
                              + " (mmdata mix --dry-run shows the plan)")
         progress("writing the mixture", 0, 1)
         journal = RunJournal(store.runs, "mix", arrow_schema("conversation"))
-        out, in_data_path = _output_file(store, spec.name, journal)
-        result.rows, unique = finish(con, spec, plans, rows, out)
+        out, in_data_path = output_file(store, spec.name, journal)
+        result.rows, unique = write_mixture(state, out)
         progress("writing the mixture", 1, 1)
-    lineage = Lineage("mix", {"spec": str(spec_path), "spec_hash": spec.hash, "seed": spec.seed},
-                      parents=[str(p.ref) for p in plans],
-                      inputs=[{"path": str(spec_path), "sha256": spec.hash, "spec": spec.text}])
-    adopt = in_data_path and unique  # repeated keys go through the upsert, which copies the rows
-    committed = None
-    try:
-        committed = commit_staged(store, spec.name, "conversation", {"records": out, "media": None, "rejects": None},
-                                  lineage, journal.run_id, counts={"rows": result.rows, "plan": result.plan}, replace=True, wait=wait,
-                                  unique_keys=unique, adopt=adopt, progress=progress)
-    finally:
-        if in_data_path and not (adopt and committed and committed.version):
-            out.unlink(missing_ok=True)  # not adopted: nothing in the catalog points at it
-    journal.remove()
+    committed = commit_mixture(store, spec, spec_path, result.plan, result.rows, out, in_data_path, unique, journal, wait, progress)
     result.version = committed.version
     progress("report", 0, 1)
     with store.reader() as con:
@@ -137,6 +96,22 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
                 f"SELECT sum(len(t.content)) FROM (SELECT id, unnest(chat) AS t FROM {written.relation}) GROUP BY id").fetchall()]
             result.plots = [str(p) for p in plot_report(result.report, lengths, plot_dir)]
     progress("report", 1, 1)
-    result.message = (f"{spec.name}@{written.version}: {result.rows} rows from {len(plans)} sources"
+    result.message = (f"{spec.name}@{written.version}: {result.rows} rows from {len(state.plans)} sources"
                       + ("" if committed.version else " (unchanged: same spec, same sources)"))
+    return result
+
+
+def _dry_run(state, result: MixResult) -> MixResult:
+    """The plan with the tokens its rows hold; nothing written."""
+    from mmdata.mix.tokens import expected_tokens
+
+    spec, plans = state.spec, state.plans
+    state.progress("counting tokens", 0, 1)
+    tokens, counted_by = expected_tokens(state)
+    state.progress("counting tokens", 1, 1)
+    for i, row in enumerate(result.plan):
+        row["tokens"] = tokens.get(i, 0)
+    combine = f"; combine adds up to {spec.combine['rows']} rows when written" if spec.combine else ""
+    result.message = (f"dry run: {state.rows.height} rows ({sum(p.planned for p in plans)} records) from {len(plans)} sources, "
+                      f"{sum(tokens.values()):,} tokens ({counted_by}){combine}; nothing written")
     return result

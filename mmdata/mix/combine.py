@@ -39,13 +39,14 @@ def join(parts: list[dict]) -> dict:
     return {"chat": chat, "images": images, "audios": audios}
 
 
-def combine_rows(con, spec, full_rows: str) -> int:
+def combine_rows(state, full_rows: str) -> int:
     """Register up to ``spec.combine["rows"]`` rows joined from the mixture's rows (the query
-    ``full_rows``) as ``combined_rows``; how many were made.
+    ``full_rows`` over the key table ``state.drawn``) as ``state.combined``; how many were made.
 
     Each (language, split) group takes its turn; each kind's parts are walked in a seeded order, one
     cursor per list, and a combination already made is not made twice (small pools give fewer rows).
     """
+    con, spec = state.con, state.spec
     wanted = int(spec.combine["rows"])
     low, high = spec.combine.get("parts", [2, 4])
     rng = random.Random(f"combine:{spec.seed}")
@@ -58,7 +59,7 @@ def combine_rows(con, spec, full_rows: str) -> int:
     # keys first and fetch only those rows, not the whole mixture.
     result = con.execute(f"""
         WITH ranked AS (
-            SELECT r.src, r.id, r.copy, r.language FROM rows r JOIN src_rows s ON s.src = r.src AND s.id = r.id
+            SELECT r.src, r.id, r.copy, r.language FROM {state.drawn} r JOIN {state.records} s ON s.src = r.src AND s.id = r.id
             QUALIFY row_number() OVER (PARTITION BY r.language, r.split, s.kind ORDER BY {draw('r')}) <= {wanted})
         SELECT f.id, f.copy, f.kind, f.language, f.split, to_json(f.chat)::VARCHAR AS chat, f.images, f.audios
         FROM ({full_rows}) f SEMI JOIN ranked k ON f.src = k.src AND f.id = k.id AND f.copy = k.copy AND f.language = k.language
@@ -91,5 +92,5 @@ def combine_rows(con, spec, full_rows: str) -> int:
                                      ("split", pa.string()), ("id", pa.string())])
         for row in made:
             row["chat"] = [{"role": t["role"], "content": t["content"], "content_ms": None} for t in row["chat"]]
-        con.register("combined_rows", pa.Table.from_pylist(made, schema=schema))
+        con.register(state.combined, pa.Table.from_pylist(made, schema=schema))
     return len(made)

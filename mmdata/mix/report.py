@@ -1,8 +1,29 @@
-"""The mixture report, computed from the rows as written (never from the plan)."""
+"""Step 8, report: the plan table (what each source gave and lost, and to which filter), and the
+mixture report, computed from the rows as written (never from the plan)."""
 
 from __future__ import annotations
 
 from mmdata.store.lake import fetch_dicts
+
+
+def plan_table(state) -> list[dict]:
+    """Per source: where it came from, how many rows it had, matched, kept and planned, what each filter
+    removed, and its rows per language. Kept in the version's lineage: `stats` shows it later."""
+    from mmdata.mix.languages import rows_by_language
+
+    return [{"source": str(p.ref), "line": p.source.line, "mode": p.source.mode, "amount": p.source.amount,
+             "language": p.language, "loaded": p.loaded, "matched": p.matched, "available": p.available,
+             "planned": p.planned, "removed": p.removed, **rows_by_language(state.rows, i)} for i, p in enumerate(state.plans)]
+
+
+def why_empty(plan: dict) -> str:
+    """One source's line of the error for a mixture with no rows."""
+    from mmdata.mix.filters import WHERE
+
+    removed = {WHERE.name: plan["loaded"] - plan["matched"], **plan["removed"]}
+    dropped = ", ".join(f"{name} {n}" for name, n in removed.items() if n)
+    return (f"{plan['source']} has {plan['available']} of {plan['loaded']} rows after filters"
+            + (f" ({dropped} removed)" if dropped else "") + f", {plan['planned']} planned")
 
 
 def planned_rows(plan: list[dict]) -> tuple[dict, dict]:
@@ -62,7 +83,7 @@ def mixture_report(con, relation: str, plan: list[dict] | None = None, tokenizer
         FROM {relation}""")[0]
     shape = {k: (float(v) if v is not None else None) for k, v in shape.items()}
     if tokenizer:
-        from mmdata.mix.build import load_tokenizer
+        from mmdata.mix.tokens import load_tokenizer
 
         encoder, counts = load_tokenizer(tokenizer), []
         texts = f"SELECT array_to_string(list_transform(chat, lambda t: t.content), ' ') AS text FROM {relation}"

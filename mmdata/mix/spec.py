@@ -31,10 +31,7 @@ class MixSpec:
     seed: int = 0
     size: int | None = None
     language: object = "en"
-    max_turns: int | None = None
-    dedupe: list[str] = field(default_factory=list)
-    near: dict | None = None  # {threshold, fields, num_perm}
-    max_tokens: int | None = None
+    filters: dict = field(default_factory=dict)  # filter name -> its setting (mmdata.mix.filters reads them)
     tokenizer: str | None = None
     instructions: dict = field(default_factory=dict)  # kind -> [[en, ms], ...]
     combine: dict | None = None  # {rows, parts: [lo, hi]}
@@ -63,13 +60,14 @@ def load_spec(path: str | Path) -> MixSpec:
     """Read and check a spec; every mistake is an InputError naming the file, line and key."""
     import jsonschema
 
+    from mmdata.mix.filters import FILTERS, SourceFilter, mix_schema, setting_of
     from mmdata.records import specs_dir
 
     from mmdata.yamlfile import load_yaml
 
     loaded = load_yaml(path, "--spec")
     path, text, data, tree = loaded.path, loaded.text, loaded.data, loaded.tree
-    schema = json.loads((specs_dir() / "schemas" / "mix.schema.json").read_text())
+    schema = mix_schema(json.loads((specs_dir() / "schemas" / "mix.schema.json").read_text()))
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data or {}), key=lambda e: list(e.absolute_path))
     if errors:
         error = errors[0]
@@ -83,14 +81,14 @@ def load_spec(path: str | Path) -> MixSpec:
             raise InputError(f"{path}:{line}: sources.{i}: give one of take, weight, fraction, repeat (not {', '.join(modes)})")
         mode = modes[0] if modes else "fraction"
         sources.append(Source(raw["dataset"], raw.get("where"), mode, float(raw.get(mode, 1.0)), raw.get("language"), line))
-    if data.get("max_tokens") and not data.get("tokenizer"):
-        raise InputError(f"{path}:{_line(tree, ['max_tokens'])}: max_tokens needs a tokenizer (a tokenizer.json path)")
+    for f in FILTERS:
+        if message := f.check(data):
+            raise InputError(f"{path}:{_line(tree, f.spec_key.split('.'))}: {message}")
     if data.get("tokenizer"):
         _check_tokenizer(data["tokenizer"], f"{path}:{_line(tree, ['tokenizer'])}")
-    dedupe = data.get("dedupe") or {}
+    filters = {f.name: setting_of(data, f.spec_key) for f in FILTERS if f.schema is not None and not isinstance(f, SourceFilter)}
     return MixSpec(name=data["name"], sources=sources, seed=int(data.get("seed", 0)), size=data.get("size"),
-                   language=data.get("language", "en"), max_turns=data.get("max_turns"), dedupe=dedupe.get("exact", []),
-                   near=dedupe.get("near"), max_tokens=data.get("max_tokens"), tokenizer=data.get("tokenizer"),
+                   language=data.get("language", "en"), filters=filters, tokenizer=data.get("tokenizer"),
                    instructions=data.get("instructions") or {}, combine=data.get("combine"), split=data.get("split"),
                    hash=hashlib.sha256(text.encode()).hexdigest()[:16], path=str(path), text=text)
 

@@ -1,12 +1,12 @@
 from types import SimpleNamespace
 
-import duckdb
 import numpy as np
 import polars as pl
-import pytest
 
-from mmdata.mix.build import _SPACES, _single_spaced, _trimmed
-from mmdata.mix.keys import _order, apply_languages, draw, mix64, order_and_name
+from mmdata.mix.draw import draw
+from mmdata.mix.hashing import hash_order, mix64
+from mmdata.mix.languages import apply_languages
+from mmdata.mix.order import order_and_name
 
 
 def test_mix64_is_splitmix64():
@@ -94,28 +94,5 @@ def test_repeated_source_ids_are_reported_as_repeated_keys():
 def test_ties_fall_back_to_the_key_hash():
     primary = np.array([5, 3, 5, 1], dtype=np.uint64)
     hi = np.array([9, 0, 2, 0], dtype=np.uint64)
-    order, tied = _order(primary, hi, np.zeros(4, dtype=np.uint64))
+    order, tied = hash_order(primary, hi, np.zeros(4, dtype=np.uint64))
     assert tied and order.tolist() == [3, 1, 2, 0]
-
-
-@pytest.mark.parametrize("text", ["a  b", "a\tb", "a\n\nb", " a b ", "a\r\n b\x0c", "plain text", ""])
-def test_whitespace_guard_matches_the_regex(text):
-    con = duckdb.connect()
-    guarded, regex = con.execute(f"SELECT {_single_spaced('t')}, regexp_replace(t, '\\s+', ' ', 'g') FROM (SELECT ? AS t)",
-                                 [text]).fetchone()
-    assert guarded == regex
-
-
-@pytest.mark.parametrize("text", [" a", "a ", "\u00a0a", "a\u3000", "\u2009a\u2009", "\ta\n", "é", "aé", "plain", ""])
-def test_trim_guard_matches_trim(text):
-    con = duckdb.connect()
-    guarded, trimmed = con.execute(f"SELECT {_trimmed('t')}, trim(t) FROM (SELECT ? AS t)", [text]).fetchone()
-    assert guarded == trimmed
-
-
-def test_trim_guard_knows_every_character_trim_strips():
-    # If DuckDB's trim() ever strips more (or fewer) characters, the guard must follow.
-    stripped = duckdb.connect().execute(
-        "SELECT list(i ORDER BY i) FROM range(1, 1114112) t(i) "
-        "WHERE (i < 55296 OR i > 57343) AND trim(chr(i::INT) || 'a') <> chr(i::INT) || 'a'").fetchone()[0]
-    assert stripped == list(_SPACES)
