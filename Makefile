@@ -1,12 +1,13 @@
 # Two entry points for a fresh machine (see README):
 #   make demo   creates .venv, installs mmdata, and runs `mmdata demo`
 #   make test   creates .venv-test with the test extras (DeepSpeed without prebuilt ops) and runs the whole suite
+#   make lint   ruff check and ruff format --check
 PYTHON ?= python3
 VENV ?= .venv
 TEST_VENV ?= .venv-test
 PIP_FLAGS = --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: demo test system-deps clean
+.PHONY: demo test lint system-deps clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +35,11 @@ system-deps:
 
 test: system-deps $(TEST_VENV)/.installed
 	$(TEST_VENV)/bin/python -m pytest -q
+
+# Style and the common bugs ruff finds (config in pyproject.toml), before any test runs.
+lint: $(TEST_VENV)/.installed
+	$(TEST_VENV)/bin/ruff check .
+	$(TEST_VENV)/bin/ruff format --check .
 
 clean:
 	rm -rf $(VENV) $(TEST_VENV) mmdata-store

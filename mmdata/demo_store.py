@@ -1,13 +1,14 @@
 """``demo``: build a store from the bundled samples and walk through import, validate, query, diff, export.
 
 The walk-through is a generator of steps, so the library prints nothing: the CLI renders each.
+Training on the demo mixture is mmtrain's part (``mmtrain.demo``): the CLI appends its steps.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from mmdata.errors import MmdataError
 from mmdata.store.lake import Store
@@ -27,7 +28,7 @@ class DemoStep:
 def _import_step(store: Store, source: str, into: str, what: str, replace: bool = False) -> DemoStep:
     from mmdata.importing import import_
 
-    result = import_(SAMPLES / source, into, store, replace=replace)
+    result = import_(SAMPLES / source, into=into, store=store, replace=replace)
     return DemoStep(f"Import {what}", f"mmdata import {source} --into {into}" + (" --replace" if replace else ""),
                     f"{result.message} (detected format: {result.format})",
                     [{k: v for k, v in s.items() if k != "file"} for s in result.reject_samples] or None)
@@ -39,7 +40,7 @@ def _crawl_step(store: Store) -> DemoStep:
     command = "mmdata crawl file:///.../azan-tone.wav ... --into crawled   (or YouTube URLs, playlists, ytsearch10:...)"
     try:
         from mmdata.crawl import crawl
-        result = crawl(urls, "crawled", store)
+        result = crawl(urls, into="crawled", store=store)
     except ImportError:
         return DemoStep("Crawl audio with yt-dlp", command, "skipped: needs the crawl extra (pip install 'mmdata[crawl]')")
     return DemoStep("Crawl audio with yt-dlp", command,
@@ -52,7 +53,7 @@ def _synth_step(store: Store) -> DemoStep:
     command = "mmdata synthesize --type multi-image --from images --into multi_image --dry-run"
     try:
         from mmdata.synth import synthesize
-        result = synthesize("multi-image", ["images"], "multi_image", store, dry_run=True)
+        result = synthesize("multi-image", sources=["images"], into="multi_image", store=store, dry_run=True)
     except ImportError:
         return DemoStep("Plan a synthesis run", command, "skipped: needs the synth extra (pip install 'mmdata[synth]')")
     first = result.prompts[0]["messages"][0]["content"]
@@ -65,52 +66,13 @@ def _mix_step(store: Store) -> DemoStep:
     from mmdata.mix import mix
     from mmdata.records import specs_dir
 
-    result = mix(specs_dir() / "mixes" / "demo.yaml", store)
+    result = mix(specs_dir() / "mixes" / "demo.yaml", store=store)
     rows = [{"source": r["value"], "rows": r["rows"], "share": r["share"], "planned_share": r.get("planned_share")}
             for r in result.report["by_source"]]
     languages = ", ".join(f"{r['value']} {r['share']:.0%}" for r in result.report["by_language"])
     splits = ", ".join(f"{r['value']} {r['rows']}" for r in result.report["by_split"])
     return DemoStep("Mix datasets by a reviewed spec", "mmdata mix --spec specs/mixes/demo.yaml",
                     f"{result.message}; languages: {languages}; split: {splits}", rows)
-
-
-def _train_steps(store: Store) -> Iterator[DemoStep]:
-    """Hand the demo mixture to mmtrain: train the tiny random model a few steps, then chat with it."""
-    from mmdata.exporters import export
-
-    out = store.root / "exports" / "demo_mix-mmtrain"
-    command = f"mmdata export demo_mix --format mmtrain --out {out}"
-    if not out.exists():
-        result = export("demo_mix", "mmtrain", out, store)
-        yield DemoStep("Export the mixture for training", command,
-                       f"{result['records']} records -> {out} (train {result['splits']['train']}, test {result['splits']['test']})")
-    else:
-        yield DemoStep("Export the mixture for training", command, f"already exported to {out}")
-    try:
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-    except ImportError:
-        yield DemoStep("Train the tiny model", "mmtrain run --config tiny/finetune ...",
-                       "skipped: needs the train extra (pip install 'mmdata[train]')")
-        return
-    from mmtrain.chat import chat
-    from mmtrain.run import run
-    from mmtrain.tiny import build_tiny_model
-
-    runs = store.root / "runs" / "tiny"
-    if not (runs / "base" / "config.json").exists():
-        build_tiny_model(runs / "base")
-    overrides = [f"model.from={runs / 'base'}", f"data.mixture={out}", f"output_dir={runs / 'finetune'}",
-                 "model.projectors_from={}", "training.max_steps=20"]
-    result = run("tiny/finetune", overrides)
-    yield DemoStep("Train the tiny model on the mixture (stage 2, 20 steps, CPU)",
-                   f"mmtrain build-tiny --out {runs / 'base'} && mmtrain run --config tiny/finetune " + " ".join(overrides),
-                   f"{result.message}; mmtrain.json traces it to {result.mixture}")
-    images = sorted((out / "media").glob("*.png")) + sorted((out / "media").glob("*.jp*g"))
-    question = (f"@image:{images[0]} " if images else "") + "What is in this picture?"
-    answer = next(chat(runs / "finetune", [question], temperature=0, max_new_tokens=24))
-    yield DemoStep("Chat with it (a tiny random model: it has learnt the format, not the world)",
-                   f'echo "{question}" | mmtrain chat --model {runs / "finetune"}', f"model> {answer}")
 
 
 def demo(store: Store | str | None = None) -> Iterator[DemoStep]:
@@ -131,15 +93,15 @@ def demo(store: Store | str | None = None) -> Iterator[DemoStep]:
 
     yield _crawl_step(store)
 
-    report = validate(SAMPLES / "relationships.jsonl", store)
+    report = validate(SAMPLES / "relationships.jsonl", store=store)
     yield DemoStep("Validate a file before importing it", "mmdata validate relationships.jsonl",
                    f"{report.checked} records, {report.invalid} invalid: exit code {0 if report.ok else 1}", report.samples)
-    report = validate("audio_chat", store)
+    report = validate("audio_chat", store=store)
     yield DemoStep("Validate a stored dataset", "mmdata validate audio_chat",
                    f"{report.checked} records, {'clean' if report.ok else f'{report.invalid} invalid'}")
 
     yield _synth_step(store)
-    yield DemoStep("Datasets in the store", "mmdata ls", rows=ls(store))
+    yield DemoStep("Datasets in the store", "mmdata ls", rows=ls(store=store))
     union = " UNION ALL ".join(f"SELECT kind, len(chat) AS turns FROM {n}" for n in ("audio_chat", "relations", "llava_chat", "sharegpt_chat"))
     for title, sql in [
         ("Query: conversations by kind", f"SELECT kind, count(*) AS records, sum(turns) AS turns FROM ({union}) GROUP BY kind ORDER BY kind"),
@@ -148,15 +110,15 @@ def demo(store: Store | str | None = None) -> Iterator[DemoStep]:
         ("Query: every conversation that uses one image", "SELECT r.kind, r.chat[1].content AS first_turn FROM relations r "
                                                            "JOIN images i ON list_contains(r.images, i.media_id) WHERE i.title = 'Teh tarik'"),
     ]:
-        yield DemoStep(title, f'mmdata query "{sql}"', rows=query(sql, store).table.to_pylist())
+        yield DemoStep(title, f'mmdata query "{sql}"', rows=query(sql, store=store).table.to_pylist())
 
     yield _import_step(store, "audio_instructions_fix.jsonl", "audio_chat",
                        "a corrected file in place of the first (fixes a translation, edits an answer)", replace=True)
-    changes = diff("audio_chat@1", "audio_chat@2", store)
+    changes = diff("audio_chat@1", "audio_chat@2", store=store)
     yield DemoStep("What changed between two versions", "mmdata diff audio_chat@1 audio_chat@2", rows=[changes["counts"]])
-    tag("audio_chat@2", "stable", store)
+    tag("audio_chat@2", name="stable", store=store)
     yield DemoStep("Tag the version you trust", "mmdata tag audio_chat@2 stable", "audio_chat@stable -> audio_chat@2")
-    yield DemoStep("Shape of the data", "mmdata stats audio_chat@stable", fields=stats("audio_chat@stable", store))
+    yield DemoStep("Shape of the data", "mmdata stats audio_chat@stable", fields=stats("audio_chat@stable", store=store))
 
     yield _mix_step(store)
 
@@ -167,10 +129,9 @@ def demo(store: Store | str | None = None) -> Iterator[DemoStep]:
             yield DemoStep(f"Export as {format}", command, f"already exported to {out}")
             continue
         try:
-            result = export("audio_chat@stable", format, out, store)
+            result = export("audio_chat@stable", format=format, out=out, store=store)
         except MmdataError as exc:  # the hf export needs the optional extra
             yield DemoStep(f"Export as {format}", command, f"skipped: {exc}")
             continue
         yield DemoStep(f"Export as {format}", command, f"{result['records']} records -> {out}")
 
-    yield from _train_steps(store)

@@ -1,5 +1,5 @@
 """``python -m mmtrain``: what launchers run (``torchrun -m mmtrain run ...``, ``deepspeed --module mmtrain run ...``)."""
 
-from cli_train import main
+from mmtrain.cli import main
 
 main()

@@ -7,7 +7,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from cli import app
+from mmdata.cli import app
 from tests.conftest import SAMPLES, hold_write_lock
 
 runner = CliRunner()
@@ -23,9 +23,9 @@ def filled(store):
     return store
 
 
-@pytest.mark.parametrize("module,root", [("cli", "app"), ("cli_train", "train_app")])
-def test_help_is_fast_and_imports_no_heavy_module(module, root):
-    code = (f"import sys; from {module} import {root} as app; from typer.testing import CliRunner; "
+@pytest.mark.parametrize("module", ["mmdata.cli", "mmtrain.cli"])
+def test_help_is_fast_and_imports_no_heavy_module(module):
+    code = (f"import sys; from {module} import app; from typer.testing import CliRunner; "
             "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
             "heavy = [m for m in ('torch', 'transformers', 'faster_whisper', 'yt_dlp', 'deepspeed', 'datasets', 'duckdb') "
             "if m in sys.modules]; print(','.join(heavy))")
@@ -155,9 +155,9 @@ def test_library_refuses_the_same_numbers(filled, tmp_path):
     from mmdata.synth import synthesize
 
     with pytest.raises(InputError, match="--concurrency must be at least 1"):
-        synthesize("translate", ["talk"], "x", filled, endpoint="http://127.0.0.1:9/v1", concurrency=0)
+        synthesize("translate", sources=["talk"], into="x", store=filled, endpoint="http://127.0.0.1:9/v1", concurrency=0)
     with pytest.raises(InputError, match="--workers must be at least 0"):
-        mix(tmp_path / "spec.yaml", filled, workers=-1)
+        mix(tmp_path / "spec.yaml", store=filled, workers=-1)
     assert runner.invoke(app, ["--store", str(filled.root), "mix", "--spec", "x.yaml", "--workers", "-1"]).exit_code == 2
 
 
@@ -168,7 +168,7 @@ def test_library_refuses_the_same_numbers(filled, tmp_path):
     (["eval", "--model", "nowhere", "--data", "talk", "--max-length", "0"], "--max-length must be at least 1"),
 ])
 def test_mmtrain_refuses_nonsense_numbers(args, message):
-    from cli_train import train_app
+    from mmtrain.cli import app as train_app
 
     result = runner.invoke(train_app, args, input="hello\n")
     assert result.exit_code == 1, result.output
@@ -207,3 +207,36 @@ def test_a_moved_store_works_from_the_cli(filled, tmp_path):
     files = json.loads(run(store, "query", "SELECT data_file FROM ducklake_list_files('lake', 'rel')", "--format", "json").output)
     assert files and all(f["data_file"].startswith(str(moved)) for f in files)
     assert not filled.root.exists()
+
+
+def test_a_bug_names_the_program_it_happened_in(monkeypatch, tmp_path):
+    import mmtrain.cli
+    from mmdata.crash import BUG_MARKER, EXIT_BUG
+
+    def broken():
+        raise ZeroDivisionError("deliberately")
+
+    monkeypatch.setenv("MMDATA_CRASH_DIR", str(tmp_path / "reports"))
+    monkeypatch.setattr(mmtrain.cli, "quiet_transformers", broken)
+    result = runner.invoke(mmtrain.cli.app, ["build-tiny", "--out", str(tmp_path / "tiny")])
+    assert result.exit_code == EXIT_BUG and f"{BUG_MARKER} mmtrain;" in result.output
+    report = next((tmp_path / "reports").iterdir()).read_text()
+    assert report.startswith("mmtrain crash report") and "ZeroDivisionError: deliberately" in report
+
+
+def test_the_demo_reports_mmtrain_errors_in_one_line(store, monkeypatch):
+    """mmdata's error handling knows only mmdata's errors; the training steps it runs report their own."""
+    import mmdata.demo_store
+    import mmtrain.cli
+    import mmtrain.demo
+    from mmtrain.errors import ConfigError
+
+    def failing_steps(store):
+        raise ConfigError("a deliberate config error")
+        yield
+
+    monkeypatch.setattr(mmdata.demo_store, "demo", lambda store: iter(()))
+    monkeypatch.setattr(mmtrain.cli, "quiet_transformers", lambda: None)
+    monkeypatch.setattr(mmtrain.demo, "steps", failing_steps)
+    result = run(store, "demo")
+    assert result.exit_code == 1 and result.output == "error: a deliberate config error\n"

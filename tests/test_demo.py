@@ -1,6 +1,6 @@
 from typer.testing import CliRunner
 
-from cli import app
+from mmdata.cli import app
 
 
 def test_demo_runs_end_to_end_and_again(tmp_path):

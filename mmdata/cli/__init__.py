@@ -1,0 +1,59 @@
+"""The ``mmdata`` command line: a thin Typer layer over the library, one wrapper per command.
+
+Only this package (and ``mmtrain.cli``, built on ``mmdata.cli.base``) turns library errors into a
+red one-line message and an exit code. Heavy modules are imported inside the commands so
+``mmdata --help`` stays fast. This package never imports ``mmtrain``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mmdata.cli import data, demo, inspect, jobs, mix
+from mmdata.cli.base import new_app, set_store, store_option
+
+app = new_app("Versioned bilingual (English/Malay) multimodal instruction data.")
+
+
+@app.callback()
+def _root(
+    store: Path | None = store_option(),
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+):
+    if version:
+        from mmdata import __version__
+
+        print(__version__)
+        raise typer.Exit()
+    from mmdata.paths import folder_to_write
+    from mmdata.store.lake import resolve_root
+
+    folder_to_write(resolve_root(store), "--store")  # a file there fails late, after the work, otherwise
+    set_store(store)
+
+
+# In the order `mmdata --help` lists them: the data's path through the tool, then the looking, then out.
+for _name, _command in [
+    ("import", data.import_),
+    ("crawl", jobs.crawl),
+    ("transcribe", jobs.transcribe),
+    ("synthesize", jobs.synthesize),
+    ("mix", mix.mix),
+    ("validate", inspect.validate),
+    ("query", inspect.query),
+    ("ls", inspect.ls),
+    ("log", inspect.log),
+    ("show", inspect.show),
+    ("diff", inspect.diff),
+    ("tag", inspect.tag),
+    ("stats", inspect.stats),
+    ("export", data.export),
+    ("demo", demo.demo),
+]:
+    app.command(_name)(_command)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,128 @@
+"""The long, resumable jobs: ``crawl``, ``transcribe``, ``synthesize``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mmdata.cli.base import JsonOpt, WaitOpt, job_summary, print_dataclass, store
+
+# The --type help: the one place it is built (the synthesis types' registry will give these lines).
+SYNTH_TYPE_HELP = ("What to make: audio-instructions, visual-context, multi-image, "
+                   "multi-audio, image-audio or translate (see above).")
+SYNTH_TYPE_LINES = """\
+  audio-instructions  questions on a transcribed clip, each answered
+  visual-context      a dialogue on an image and its caption
+  multi-image         what links --items pictures
+  multi-audio         what links --items audio clips
+  image-audio         what links pictures and audio clips (--items in all)
+  translate           the other language for every turn of conversations"""
+
+
+def crawl(
+    urls: list[str] | None = typer.Argument(None, help="Videos, playlists, channels, ytsearchN:query."),
+    into: str = typer.Option(..., "--into", help="Dataset of audio records."),
+    from_file: Path | None = typer.Option(None, "--from", help="A file of URLs (one a line), or a yt-dlp info JSON."),
+    include: list[str] = typer.Option([], "--include", help="Keep titles with any of these words (repeatable)."),
+    exclude: list[str] = typer.Option([], "--exclude", help="Drop titles with any of these words (repeatable)."),
+    min_duration: float | None = typer.Option(None, "--min-duration", help="Seconds."),
+    max_duration: float | None = typer.Option(None, "--max-duration", help="Seconds."),
+    limit: int | None = typer.Option(None, "--limit", help="At most this many items (after filters)."),
+    sleep: float = typer.Option(0.0, "--sleep", help="Seconds between requests and downloads."),
+    rate_limit: str | None = typer.Option(None, "--rate-limit", help="Download speed cap, e.g. 2M."),
+    retries: int = typer.Option(3, "--retries"),
+    shard: str | None = typer.Option(None, "--shard", help="i/n: only this machine's share of the items."),
+    checkpoint: int = typer.Option(25, "--checkpoint", help="Commit a version every N downloads (0: only at the end)."),
+    wait: float | None = WaitOpt,
+    as_json: bool = JsonOpt,
+):
+    """Download audio with yt-dlp into the store (16 kHz mono Opus + provenance); resumable."""
+    from mmdata.crawl import crawl as run
+    from mmdata.render import console, progress_bar
+
+    with progress_bar(not as_json) as progress:
+        result = run(urls or [], into=into, store=store(), from_file=from_file, include=include, exclude=exclude,
+                     min_duration=min_duration, max_duration=max_duration, limit=limit, sleep=sleep,
+                     rate_limit=rate_limit, retries=retries, shard=shard, checkpoint=checkpoint, wait=wait,
+                     progress=progress)
+    if as_json:
+        return print_dataclass(result)
+    job_summary(result, result.failures_by_reason)
+    if result.failures_by_reason:
+        console.print(f"details: mmdata query \"SELECT file, rule, message FROM _rejects WHERE dataset = '{into}'\"", markup=False)
+
+
+def transcribe(
+    source: str = typer.Argument(..., help="Audio dataset, name[@V]."),
+    into: str = typer.Option(..., "--into", help="Dataset of transcript records."),
+    model: str = typer.Option("large-v3", "--model", help="faster-whisper model name, or a local CTranslate2 folder."),
+    device: str = typer.Option("auto", "--device", help="auto|cpu|cuda"),
+    compute_type: str = typer.Option("default", "--compute-type", help="e.g. float16, int8_float16, int8."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Chunks per batch in faster-whisper's batched pipeline."),
+    beam_size: int = typer.Option(5, "--beam-size"),
+    chunking: str = typer.Option("vad", "--chunking", help="vad (cut at silences) or fixed (the reference's 30 s windows)."),
+    max_chunk_seconds: float = typer.Option(30.0, "--max-chunk-seconds"),
+    languages: str = typer.Option("ms,en", "--languages", help="One pass per language (ms,en), or auto."),
+    shard: str | None = typer.Option(None, "--shard", help="i/n: only this machine's share of the audio."),
+    checkpoint: int = typer.Option(50, "--checkpoint", help="Commit a version every N audio items (0: only at the end)."),
+    wait: float | None = WaitOpt,
+    as_json: bool = JsonOpt,
+):
+    """Pseudo-label stored audio with faster-whisper: chunks, texts per language, quality signals."""
+    from mmdata.render import progress_bar
+    from mmdata.transcribe import transcribe as run
+
+    with progress_bar(not as_json) as progress:
+        result = run(source, into=into, store=store(), model=model, device=device, compute_type=compute_type,
+                     batch_size=batch_size, beam_size=beam_size, chunking=chunking, max_chunk_seconds=max_chunk_seconds,
+                     languages=languages, shard=shard, checkpoint=checkpoint, wait=wait, progress=progress)
+    if as_json:
+        return print_dataclass(result)
+    job_summary(result, result.failures_by_reason)
+
+
+def synthesize(
+    type: str = typer.Option(..., "--type", help=SYNTH_TYPE_HELP),
+    sources: list[str] = typer.Option(..., "--from", help="Source dataset NAME[@V] (repeatable)."),
+    into: str = typer.Option(..., "--into", help="Dataset of conversations to write."),
+    endpoint: str | None = typer.Option(None, "--endpoint", envvar="OPENAI_BASE_URL", help="OpenAI-compatible base URL."),
+    model: str = typer.Option("default", "--model", help="Model name the endpoint serves."),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the key."),
+    concurrency: int = typer.Option(32, "--concurrency", help="Requests in flight at most."),
+    rpm: int | None = typer.Option(None, "--rpm", help="Requests per minute at most."),
+    tpm: int | None = typer.Option(None, "--tpm", help="Tokens per minute at most."),
+    limit: int | None = typer.Option(None, "--limit", help="At most this many items."),
+    seed: int = typer.Option(0, "--seed"),
+    recipe: str | None = typer.Option(None, "--recipe", help="A recipe YAML instead of the shipped one."),
+    shard: str | None = typer.Option(None, "--shard", help="i/n: only this machine's share of the items."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Render the first prompts; send nothing."),
+    items: int = typer.Option(2, "--items", help="Items related per record (multi-image, multi-audio, image-audio)."),
+    vision: bool = typer.Option(False, "--vision", help="visual-context: send the image itself (vision endpoint)."),
+    checkpoint: int = typer.Option(200, "--checkpoint", help="Commit a version every N items (0: only at the end)."),
+    timeout: float = typer.Option(120.0, "--timeout", help="Seconds per request."),
+    give_up_after: float = typer.Option(300.0, "--give-up-after", help="Stop when nothing succeeds for this long."),
+    as_json: bool = JsonOpt,
+):
+    from mmdata.render import console, progress_bar
+    from mmdata.synth import synthesize as run
+
+    with progress_bar(not as_json and not dry_run) as progress:
+        result = run(type, sources=sources, into=into, store=store(), endpoint=endpoint, model=model,
+                     api_key_env=api_key_env, concurrency=concurrency, rpm=rpm, tpm=tpm, limit=limit, seed=seed,
+                     recipe=recipe, shard=shard, dry_run=dry_run, items_per_record=items, vision=vision,
+                     checkpoint=checkpoint, timeout=timeout, give_up_after=give_up_after, progress=progress)
+    if as_json:
+        return print_dataclass(result)
+    for prompt in result.prompts:
+        console.rule(f"item {prompt['item']}  sampling {prompt['sampling']}")
+        console.print(prompt["messages"][0]["content"], markup=False, highlight=False)
+    job_summary(result, result.rejects_by_reason, "rejected")
+
+
+# Built rather than written so the --type lines have one source (Typer shows the docstring as the help).
+synthesize.__doc__ = f"""Generate bilingual conversations against any OpenAI-compatible endpoint; resumable, cached.
+
+--type is one of:
+{SYNTH_TYPE_LINES}
+"""
