@@ -45,7 +45,7 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
     from mmdata.mix.filters import apply_filters
     from mmdata.mix.languages import apply_languages
     from mmdata.mix.plan import plan_sizes
-    from mmdata.mix.report import mixture_report, plan_table, why_empty
+    from mmdata.mix.report import plan_table, why_empty, written_report
     from mmdata.mix.select import candidate_frame, select_candidates
     from mmdata.mix.spec import load_spec
     from mmdata.mix.split import apply_split
@@ -81,20 +81,15 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
         out, in_data_path = output_file(store, spec.name, journal)
         result.rows, unique = write_mixture(state, out)
         progress("writing the mixture", 1, 1)
-    committed = commit_mixture(store, spec, spec_path, result.plan, result.rows, out, in_data_path, unique, journal, wait, progress)
+    committed = commit_mixture(store, spec, spec_path, result.plan, result.rows, out, in_data_path, unique, journal, wait,
+                               progress)
     result.version = committed.version
     progress("report", 0, 1)
     with store.reader() as con:
         from mmdata.store.versions import resolve
 
         written = resolve(con, spec.name)
-        result.report = mixture_report(con, written.relation, result.plan, spec.tokenizer)
-        if plot_dir is not None:
-            from mmdata.mix.plot import plot_report
-
-            lengths = [n for (n,) in con.execute(
-                f"SELECT sum(len(t.content)) FROM (SELECT id, unnest(chat) AS t FROM {written.relation}) GROUP BY id").fetchall()]
-            result.plots = [str(p) for p in plot_report(result.report, lengths, plot_dir)]
+        result.report, result.plots = written_report(con, written.relation, result.plan, spec.tokenizer, plot_dir)
     progress("report", 1, 1)
     result.message = (f"{spec.name}@{written.version}: {result.rows} rows from {len(state.plans)} sources"
                       + ("" if committed.version else " (unchanged: same spec, same sources)"))

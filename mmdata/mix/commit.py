@@ -21,8 +21,8 @@ def check_target(con, spec) -> None:
                          f"({spec.name}@{versions[-1]['version']}); a mixture replaces its dataset's rows, so give it another name")
 
 
-def commit_mixture(store, spec, spec_path, plan: list[dict], rows: int, out: Path, in_data_path: bool, unique: bool,
-                   journal, wait: float | None, progress: ProgressCallback):
+def commit_mixture(store, spec, spec_path, plan: list[dict], rows: int, out: Path, in_data_path: bool,
+                   unique: bool, journal, wait: float | None, progress: ProgressCallback):
     """Commit the file ``out`` as the dataset ``spec.name``; the store's commit result."""
     from mmdata.store.commit import commit_staged
 

@@ -111,7 +111,9 @@ class MaxTokens(CandidateFilter):
     batch = 20000
 
     def check(self, data: dict) -> str | None:
-        return "max_tokens needs a tokenizer (a tokenizer.json path)" if data.get("max_tokens") and not data.get("tokenizer") else None
+        if data.get("max_tokens") and not data.get("tokenizer"):
+            return "max_tokens needs a tokenizer (a tokenizer.json path)"
+        return None
 
     def dropped(self, state: MixState) -> pa.Table:
         from mmdata.mix.tokens import load_tokenizer
@@ -203,7 +205,8 @@ class NoMalay(LanguageFilter):
         return pl.col(self.column)
 
 
-WHERE, MAX_TURNS, MAX_TOKENS, DEDUPE, NEAR_DEDUPE, NO_MALAY = Where(), MaxTurns(), MaxTokens(), ExactDedupe(), NearDedupe(), NoMalay()
+WHERE, MAX_TURNS, MAX_TOKENS = Where(), MaxTurns(), MaxTokens()
+DEDUPE, NEAR_DEDUPE, NO_MALAY = ExactDedupe(), NearDedupe(), NoMalay()
 FILTERS: tuple[MixFilter, ...] = (WHERE, MAX_TURNS, MAX_TOKENS, DEDUPE, NEAR_DEDUPE, NO_MALAY)
 
 

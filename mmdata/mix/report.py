@@ -26,6 +26,18 @@ def why_empty(plan: dict) -> str:
             + (f" ({dropped} removed)" if dropped else "") + f", {plan['planned']} planned")
 
 
+def written_report(con, relation: str, plan: list[dict], tokenizer: str | None, plot_dir=None) -> tuple[dict, list[str]]:
+    """The report of the written mixture ``relation``, and the charts drawn into ``plot_dir`` (if given)."""
+    report, plots = mixture_report(con, relation, plan, tokenizer), []
+    if plot_dir is not None:
+        from mmdata.mix.plot import plot_report
+
+        lengths = [n for (n,) in con.execute(
+            f"SELECT sum(len(t.content)) FROM (SELECT id, unnest(chat) AS t FROM {relation}) GROUP BY id").fetchall()]
+        plots = [str(p) for p in plot_report(report, lengths, plot_dir)]
+    return report, plots
+
+
 def planned_rows(plan: list[dict]) -> tuple[dict, dict]:
     """Rows the spec asks for, by source and by language: each source's planned records under its
     language policy (``both``: one row per language; ``mix``: split by its shares). Set against the

@@ -10,8 +10,19 @@ import polars as pl
 import pytest
 
 from mmdata.errors import InputError
-from mmdata.mix.filters import (DEDUPE, FILTERS, MAX_TOKENS, MAX_TURNS, NEAR_DEDUPE, NO_MALAY, WHERE, CandidateFilter,
-                                apply_filter, filters_table, mix_schema)
+from mmdata.mix.filters import (
+    DEDUPE,
+    FILTERS,
+    MAX_TOKENS,
+    MAX_TURNS,
+    NEAR_DEDUPE,
+    NO_MALAY,
+    WHERE,
+    CandidateFilter,
+    apply_filter,
+    filters_table,
+    mix_schema,
+)
 from mmdata.mix.state import MixState
 
 ROOT = Path(__file__).resolve().parents[2]
