@@ -13,14 +13,8 @@ from pathlib import Path
 
 from mmdata.errors import InputError
 
-DEFAULT_RECIPES = {
-    "audio-instructions": "audio-instructions.yaml",
-    "visual-context": "visual-context.yaml",
-    "multi-image": "relationship.yaml",
-    "multi-audio": "relationship.yaml",
-    "image-audio": "relationship.yaml",
-    "translate": "translate.yaml",
-}
+# Every type makes its text bilingual with this recipe's prompts (to_ms, to_en).
+TRANSLATOR = "translate.yaml"
 
 
 @dataclass(frozen=True)
@@ -55,12 +49,12 @@ def _template(source: str):
     return Environment(undefined=StrictUndefined).from_string(source)
 
 
-def load_recipe(kind: str, path: str | Path | None = None) -> Recipe:
-    """The recipe for synthesis type ``kind``: ``path`` if given, else the shipped default."""
+def load_recipe(default: str, path: str | Path | None = None) -> Recipe:
+    """The recipe at ``path`` if given, else the shipped ``specs/prompts/<default>``."""
     from mmdata.records import specs_dir
     from mmdata.yamlfile import load_yaml
 
-    path = Path(path) if path else specs_dir() / "prompts" / DEFAULT_RECIPES[kind]
+    path = Path(path) if path else specs_dir() / "prompts" / default
     loaded = load_yaml(path, "--recipe")
     data = loaded.data
     if not isinstance(data, dict) or not isinstance(data.get("prompts"), dict):
