@@ -1,4 +1,4 @@
-"""A folder of images or audio, with optional ``metadata.jsonl`` / ``metadata.csv``.
+"""``folder``: a folder of images or audio, with optional ``metadata.jsonl`` / ``metadata.csv``.
 
 This is Hugging Face's imagefolder / audiofolder convention: the ``file`` (or ``file_name``)
 column names a file relative to the folder; every other column becomes a record field.
@@ -13,6 +13,8 @@ from typing import Iterator
 
 from mmdata.errors import InputError
 from mmdata.formats.base import FormatError, Item, read_json_items
+from mmdata.formats.containers import input_files, is_hf_disk
+from mmdata.formats.format import ImportFormat, LayoutOf, Reading
 from mmdata.records import media_kind
 
 FILE_COLUMNS = ("file", "file_name")
@@ -132,3 +134,26 @@ def folder_items(folder: Path) -> Iterator[Item]:
         relative = str(path.relative_to(folder))
         if relative not in described:
             yield Item(0, relative, record={"media_id": relative}, file=relative)
+
+
+def _claims(path: Path, layout_of: LayoutOf) -> bool:
+    return path.is_dir() and not is_hf_disk(path) and not any(path.glob("**/*.parquet"))
+
+
+def _open(path: Path, layout_of: LayoutOf) -> Reading:
+    if not path.is_dir():
+        raise InputError(f"{path}: the folder format needs a folder")
+    try:
+        kind = folder_kind(path)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    return Reading(kind, folder_items(path), input_files(path))
+
+
+FORMAT = ImportFormat(
+    name="folder",
+    reads="a folder of images *or* audio, with optional `metadata.jsonl` / `metadata.csv` whose `file` "
+          "(or `file_name`) column names a file; other columns become fields",
+    open=_open,
+    claims=_claims,
+)

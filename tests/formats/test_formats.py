@@ -5,10 +5,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from mmdata.errors import InputError
-from mmdata.formats import detect, open_source, shape_of
+from mmdata.formats import open_source
+from mmdata.formats.registry import detect, layout_of
 from mmdata.formats.base import FormatError
-from mmdata.formats.chatformats import llava, sharegpt
-from mmdata.formats.reference import audio_instruction, relationship
+from mmdata.formats.audio_instruction import audio_instruction
+from mmdata.formats.llava import llava
+from mmdata.formats.relationship import relationship
+from mmdata.formats.sharegpt import sharegpt
 from tests.conftest import SAMPLES, chat, make_png, write_jsonl
 
 
@@ -175,8 +178,8 @@ def test_sharegpt_unknown_role_names_the_turn():
 
 def test_a_sharegpt_row_with_an_id_is_not_taken_for_llava():
     row = {"id": 1, "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}], "system": "S"}
-    assert shape_of(row) == "sharegpt"
-    assert shape_of({"id": 1, "conversations": []}) == "llava"
+    assert layout_of(row).name == "sharegpt"
+    assert layout_of({"id": 1, "conversations": []}).name == "llava"
 
 
 def _dataset_info(folder, entry):
@@ -246,7 +249,8 @@ def test_dataset_info_for_other_files_is_ignored(tmp_path):
 
 
 def test_input_fields_named_like_store_columns_are_kept_under_input_names():
-    from mmdata.formats.chatformats import llava, sharegpt
+    from mmdata.formats.llava import llava
+    from mmdata.formats.sharegpt import sharegpt
 
     row = {"id": "1", "source": "coco", "key": "k9", "extra": "x", "generation": "v2",
            "conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"}]}
@@ -299,7 +303,7 @@ def test_parquet_reader_refuses_a_truncated_file_and_rejects_nan(tmp_path):
     import pyarrow.parquet as pq
 
     from mmdata.errors import InputError
-    from mmdata.formats.native import parquet_rows
+    from mmdata.formats.containers import parquet_rows
 
     pq.write_table(pa.table({"kind": ["text", "text"], "score": [1.0, float("nan")]}), tmp_path / "a.parquet")
     rows = list(parquet_rows(tmp_path / "a.parquet"))

@@ -1,46 +1,10 @@
-"""The reference system's two JSONL layouts (see docs/formats.md)."""
+"""``relationship``: the reference system's JSONL relating several images and audio clips (see docs/formats.md)."""
 
 from __future__ import annotations
 
 from mmdata.formats.base import FormatError, as_list, require, split_media
-
-TURN = ("role", "content", "content_ms")
-
-
-def _turns(chat: list) -> tuple[list[dict], list[dict]]:
-    """(chat, turn_fields): a turn's other fields are kept beside it, not dropped."""
-    turns, kept = [], []
-    for i, turn in enumerate(chat):
-        if not isinstance(turn, dict):
-            raise FormatError(f"chat/{i}", "a turn must be an object with role and content")
-        turns.append({k: turn.get(k) for k in TURN if turn.get(k) is not None})
-        kept.append({k: v for k, v in turn.items() if k not in TURN})
-    return turns, kept
-
-
-def _with_turn_fields(record: dict, kept: list[dict]) -> dict:
-    if any(kept):
-        record["turn_fields"] = kept
-    return record
-
-
-def audio_instruction(obj: dict) -> dict:
-    """``{context, chat: [{role, content, content_ms}], filename}``: one audio clip per dialogue.
-
-    The first user turn gets an ``<audio>`` placeholder when it has none (the reference
-    added it only at training time).
-    """
-    chat, kept = _turns(require(obj, "chat", list))
-    filename = require(obj, "filename", str)
-    for turn in chat:
-        if turn.get("role") == "user":
-            for field in ("content", "content_ms"):
-                if isinstance(turn.get(field), str) and "<audio>" not in turn[field]:
-                    turn[field] = "<audio>\n" + turn[field]
-            break
-    extra = {k: v for k, v in obj.items() if k not in ("context", "chat", "filename")}
-    return _with_turn_fields({"kind": "audio-instruction", "context": obj.get("context"), "chat": chat, "audios": [filename],
-                              "source": [filename], **extra}, kept)
+from mmdata.formats.format import ImportFormat, conversation_rows
+from mmdata.records import PLACEHOLDERS
 
 
 def relationship(obj: dict) -> dict:
@@ -61,7 +25,7 @@ def relationship(obj: dict) -> dict:
     for ref, description in zip(files, descriptions or [None] * len(files)):
         kind = "image" if ref in images else "audio"
         counters[kind] += 1
-        placeholders.append(f"<{kind}>")
+        placeholders.append(PLACEHOLDERS[kind])
         if description:
             labels.append(f"{'Picture' if kind == 'image' else 'Audio'} {counters[kind]}: {description}")
     prefix = "".join(p + "\n" for p in placeholders)
@@ -75,3 +39,16 @@ def relationship(obj: dict) -> dict:
     known = {"filename", "filename_description", "instruction", "answer", "instruction_ms", "answer_ms"}
     return {"kind": kind, "context": "\n".join(labels) or None, "chat": [user, assistant],
             "images": images, "audios": audios, **{k: v for k, v in obj.items() if k not in known}}
+
+
+def _matches(obj: object) -> bool:
+    return isinstance(obj, dict) and isinstance(obj.get("filename"), list) and "instruction" in obj
+
+
+FORMAT = ImportFormat(
+    name="relationship",
+    reads="reference JSONL `{filename: [...], filename_description: [...], instruction, answer, instruction_ms, answer_ms}`",
+    open=conversation_rows(relationship),
+    matches=_matches,
+    convert=relationship,
+)

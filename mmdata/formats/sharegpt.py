@@ -1,84 +1,16 @@
-"""LLaVA JSON and LLaMA-Factory sharegpt: the two formats most training code reads.
-
-Every field a row carries is mapped (roles, text, media, system, tools, the input's id), kept
-(other fields, at record level; other per-turn fields in ``turn_fields``, one object per turn),
-or refused by a rule (video: ``video-unsupported``, see ``schemas/rules.py``).
-"""
+"""``sharegpt``: LLaMA-Factory's sharegpt rows, with the column and tag names of a ``dataset_info.json`` entry when there is one."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from mmdata.errors import InputError
-from mmdata.formats.base import FormatError, as_list, infer_kind, require
-
-# Our roles are LLaMA-Factory's sharegpt tag names, tool turns included, so its data maps one to one.
-ROLES = ("system", "user", "assistant", "function_call", "observation")
-LLAVA_ROLES = {"human": "user", "gpt": "assistant", **{role: role for role in ROLES}}
-
-
-def _turns(turns: list, where: str, role_tag: str, content_tag: str, roles: dict[str, str]) -> tuple[list[dict], list[dict]]:
-    """(chat, turn_fields): role and text mapped; ``<content>_ms`` (or ``content_ms``) is the Malay side; the rest kept per turn."""
-    chat, kept = [], []
-    for i, turn in enumerate(turns):
-        if not isinstance(turn, dict):
-            raise FormatError(f"{where}/{i}", f"a turn must be an object with {role_tag} and {content_tag}")
-        tag = turn.get(role_tag)
-        if tag not in roles:
-            raise FormatError(f"{where}/{i}/{role_tag}", f"unknown role {tag!r}; expected one of {', '.join(sorted(roles))}")
-        rest = {k: v for k, v in turn.items() if k not in (role_tag, content_tag)}
-        mapped = {"role": roles[tag]}
-        if turn.get(content_tag) is not None:
-            mapped["content"] = turn[content_tag]
-        for ms in (f"{content_tag}_ms", "content_ms"):
-            if rest.get(ms) is not None:
-                mapped["content_ms"] = rest.pop(ms)
-                break
-        chat.append(mapped)
-        kept.append(rest)
-    return chat, kept
-
-
-def _others(obj: dict, used: set) -> dict:
-    """The row's other fields, kept at record level. Names the store gives a meaning of its own are
-    kept as ``input_<name>``: ``key`` and ``extra`` always, ``source`` when it is not a list of
-    record ids (LLaVA-style data says ``"source": "coco"``), ``generation`` when not an object."""
-    kept = {}
-    for name, value in obj.items():
-        if name in used:
-            continue
-        clashes = (name in ("key", "extra")
-                   or (name == "source" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)))
-                   or (name == "generation" and not isinstance(value, dict)))
-        kept[f"input_{name}" if clashes else name] = value
-    return kept
-
-
-def _with_turn_fields(record: dict, kept: list[dict]) -> dict:
-    if any(kept):
-        record["turn_fields"] = kept
-    return record
-
-
-def _source_id(obj: dict, record: dict) -> None:
-    """The input's own ``id`` becomes ``source_id`` (``id`` is the store's content hash)."""
-    if obj.get("id") is None:
-        return
-    if obj.get("source_id") is not None and str(obj["source_id"]) != str(obj["id"]):
-        raise FormatError("id", f"the row has both id {obj['id']!r} and source_id {obj['source_id']!r}; keep one")
-    record["source_id"] = str(obj["id"])
-
-
-def llava(obj: dict) -> dict:
-    """``{id, image, conversations: [{from: human|gpt, value, value_ms}]}``; ``image`` a path, a list, or absent."""
-    conversations = require(obj, "conversations", list)
-    chat, kept = _turns(conversations, "conversations", "from", "value", LLAVA_ROLES)
-    images = as_list(obj.get("image"))
-    audios = as_list(obj.get("audio"))
-    record = _others(obj, {"conversations", "image", "audio", "id"})
-    _source_id(obj, record)
-    return _with_turn_fields({"kind": infer_kind(images, audios), **record, "chat": chat, "images": images, "audios": audios}, kept)
+from mmdata.formats.base import FormatError, as_list, decode_line, infer_kind, parse_json, require
+from mmdata.formats.chat import LLAVA_ROLES, keep_source_id, map_turns, other_fields, with_turn_fields
+from mmdata.formats.containers import input_files, rows_of
+from mmdata.formats.format import ImportFormat, LayoutOf, Reading, converted
 
 
 @dataclass(frozen=True)
@@ -140,7 +72,7 @@ def sharegpt(obj: dict, layout: ShareGPTLayout | None = None) -> dict:
     if layout.messages is None:
         first = next((t for t in turns if isinstance(t, dict)), {})
         role_tag, content_tag = ("from", "value") if "from" in first else ("role", "content")
-    chat, kept = _turns(turns, column, role_tag, content_tag, layout.roles)
+    chat, kept = map_turns(turns, column, role_tag, content_tag, layout.roles)
     used = {column, "id", layout.images, layout.audios, layout.videos, layout.tools}
     system = obj.get(layout.system)
     if not (chat and chat[0]["role"] == "system"):
@@ -152,10 +84,63 @@ def sharegpt(obj: dict, layout: ShareGPTLayout | None = None) -> dict:
         elif system not in (None, ""):
             raise FormatError(layout.system, f"the system prompt should be text, got {type(system).__name__}")
     images, audios = as_list(obj.get(layout.images)), as_list(obj.get(layout.audios))
-    record = _others(obj, used)
-    _source_id(obj, record)
+    record = other_fields(obj, used)
+    keep_source_id(obj, record)
     if obj.get(layout.tools) not in (None, "", []):
         record["tools"] = obj[layout.tools]
     if obj.get(layout.videos) not in (None, "", []):
         record["videos"] = obj[layout.videos]
-    return _with_turn_fields({"kind": infer_kind(images, audios), **record, "chat": chat, "images": images, "audios": audios}, kept)
+    return with_turn_fields({"kind": infer_kind(images, audios), **record, "chat": chat, "images": images, "audios": audios}, kept)
+
+
+def dataset_info_entry(path: Path) -> dict | None:
+    """The entry of a LLaMA-Factory ``dataset_info.json`` beside ``path`` whose ``file_name`` is ``path``, if any."""
+    info_path = path.parent / "dataset_info.json"
+    if not path.is_file() or not info_path.is_file():
+        return None
+    text = decode_line(info_path.read_bytes())
+    info = text if isinstance(text, FormatError) else parse_json(text)
+    if isinstance(info, FormatError):
+        raise InputError(f"{info_path}: {info}")
+    if not isinstance(info, dict):
+        raise InputError(f"{info_path}: expected an object of dataset entries, got {type(info).__name__}")
+    for entry in info.values():
+        if isinstance(entry, dict) and isinstance(entry.get("file_name"), str):
+            if (info_path.parent / entry["file_name"]).resolve() == path.resolve():
+                return entry
+    return None
+
+
+def _claims(path: Path, layout_of: LayoutOf) -> bool:
+    entry = dataset_info_entry(path)
+    if entry is None:
+        return False
+    layout_from_dataset_info(entry, path.parent / "dataset_info.json")  # refuses what we do not read
+    return True
+
+
+def _matches(obj: object) -> bool:
+    return isinstance(obj, dict) and ("messages" in obj or "conversations" in obj)
+
+
+def _open(path: Path, layout_of: LayoutOf) -> Reading:
+    files = input_files(path)
+    convert = sharegpt
+    entry = dataset_info_entry(path)
+    if entry is not None:
+        # Column and role-tag names are the dataset's own; the file is part of what was imported.
+        info_path = path.parent / "dataset_info.json"
+        convert = partial(sharegpt, layout=layout_from_dataset_info(entry, info_path))
+        files.append(info_path)
+    return Reading("conversation", converted(rows_of(path), convert), files)
+
+
+FORMAT = ImportFormat(
+    name="sharegpt",
+    reads="LLaMA-Factory `{messages: [{role, content}], system, tools, images, audios}` (also the "
+          "`conversations: [{from, value}]` spelling); a `dataset_info.json` entry beside the file gives the column and tag names",
+    open=_open,
+    matches=_matches,
+    convert=sharegpt,
+    claims=_claims,
+)
