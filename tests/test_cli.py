@@ -110,6 +110,13 @@ def test_busy_store_is_one_line(filled):
     assert result.exit_code == 1 and "store is busy" in result.output and "Traceback" not in result.output
 
 
+def test_version_needs_no_command():
+    from mmdata import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output == f"{__version__}\n"
+
+
 def test_usage_errors_exit_2(store):
     assert run(store, "import", "x.jsonl").exit_code == 2  # --into missing
     assert runner.invoke(app, ["frobnicate"]).exit_code == 2

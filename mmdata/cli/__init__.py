@@ -17,16 +17,20 @@ from mmdata.cli.base import new_app, set_store, store_option
 app = new_app("Versioned bilingual (English/Malay) multimodal instruction data.")
 
 
-@app.callback()
-def _root(
-    store: Path | None = store_option(),
-    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
-):
-    if version:
+def _print_version(wanted: bool) -> None:
+    if wanted:
         from mmdata import __version__
 
         print(__version__)
         raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    store: Path | None = store_option(),
+    # Eager: handled while parsing, so `mmdata --version` needs no command after it.
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version, help="Print the version and exit."),
+):
     from mmdata.paths import folder_to_write
     from mmdata.store.lake import resolve_root
 
