@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from mmdata import __version__
-from mmdata.store.lake import Store
-from mmdata.store.tables import from_row
-from mmdata.store.versions import VersionRef, resolve
+
+# The store loads DuckDB: imported where it is used, so reading the export registry (the CLI's
+# help does) stays light.
+if TYPE_CHECKING:
+    from mmdata.store.lake import Store
+    from mmdata.store.versions import VersionRef
 
 
 class VersionReader:
@@ -20,6 +23,8 @@ class VersionReader:
         self.store, self.ref, self.batch_size = store, ref, batch_size
 
     def __enter__(self) -> "VersionReader":
+        from mmdata.store.versions import resolve
+
         self.con = self.store.connect(read_only=True)
         self.version: VersionRef = resolve(self.con, self.ref)
         (self.count,) = self.con.execute(f"SELECT count(*) FROM {self.version.relation}").fetchone()
@@ -41,6 +46,8 @@ class VersionReader:
             yield from batch.to_pylist()
 
     def records(self) -> Iterator[dict]:
+        from mmdata.store.tables import from_row
+
         for row in self.rows():
             yield from_row(self.version.record_kind, row)
 

@@ -11,12 +11,14 @@ from pathlib import Path
 
 from mmdata.errors import MmdataError
 from mmdata.exporters.common import VersionReader
+from mmdata.exporters.exporter import Exporter
 from mmdata.records import MEDIA_FIELDS, SINGLE_MEDIA
-from mmdata.store.tables import arrow_schema
 
 
 def _features(record_kind: str):
     import datasets
+
+    from mmdata.store.tables import arrow_schema
 
     schema = arrow_schema(record_kind)
     schema = schema.remove(schema.get_field_index("key"))
@@ -102,3 +104,7 @@ def write(reader: VersionReader, out: Path, language: str, progress) -> dict:
                 datasets.enable_progress_bars()
     reader.manifest(out, format="hf")
     return {"records": len(dataset), "skipped": 0}
+
+
+EXPORTER = Exporter(name="hf", writes="a `save_to_disk` folder with the media embedded as `Image` / `Audio` features",
+                    write=write)

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from mmdata.exporters.common import VersionReader, copy_media
+from mmdata.exporters.exporter import Exporter
 from mmdata.records import MEDIA_FIELDS
 
 
@@ -25,3 +26,7 @@ def write(reader: VersionReader, out: Path, language: str, progress) -> dict:
             progress("exporting", written, reader.count)
     reader.manifest(out, format="jsonl")
     return {"records": written, "skipped": 0}
+
+
+EXPORTER = Exporter(name="jsonl", writes="`data.jsonl` (our records), `media/ab/<id>.<ext>`, `mmdata.json`; importing it gives back the same records",
+                    write=write)

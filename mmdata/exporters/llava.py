@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mmdata.exporters.chat_files import kept_fields, write_chats
 from mmdata.exporters.common import VersionReader
+from mmdata.exporters.exporter import Exporter
 
 # Tool turns keep LLaMA-Factory's tag names, which its reader of this layout (sharegpt with from/value) knows.
 SPEAKERS = {"user": "human", "assistant": "gpt", "system": "system", "function_call": "function_call",
@@ -39,3 +40,7 @@ def write(reader: VersionReader, out: Path, language: str, progress) -> dict:
     counts = write_chats(reader, out, language, progress, _row)
     reader.manifest(out, format="llava", language=language)
     return counts
+
+
+EXPORTER = Exporter(name="llava", writes="`data.json` in LLaVA's layout, media in `images/` and `audios/` beside it",
+                    write=write, conversations_only=True)

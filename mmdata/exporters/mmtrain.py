@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from mmdata.exporters.common import VersionReader, copy_media
+from mmdata.exporters.exporter import Exporter
 
 TRAINED_ROLES = {"system", "user", "assistant"}
 
@@ -42,3 +43,7 @@ def write(reader: VersionReader, out: Path, language: str, progress) -> dict:
     reader.manifest(out, format="mmtrain", splits=counts, schema="training-record.json", skipped=skipped)
     return {"records": counts["train"] + counts["test"], "skipped": sum(skipped.values()), "skipped_reasons": skipped,
             "splits": counts}
+
+
+EXPORTER = Exporter(name="mmtrain", writes="`train.jsonl` / `test.jsonl` of single-language conversations, media in `media/`",
+                    write=write, conversations_only=True)

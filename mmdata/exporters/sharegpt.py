@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mmdata.exporters.chat_files import kept_fields, write_chats
 from mmdata.exporters.common import VersionReader
+from mmdata.exporters.exporter import Exporter
 
 # Our role names are the tags; LLaMA-Factory's defaults would be human/gpt.
 TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant",
@@ -62,3 +63,7 @@ def write(reader: VersionReader, out: Path, language: str, progress) -> dict:
     (out / "dataset_info.json").write_text(json.dumps(dataset_info(name, used), indent=2) + "\n")
     reader.manifest(out, format="sharegpt", language=language)
     return counts
+
+
+EXPORTER = Exporter(name="sharegpt", writes="`data.json` + the `dataset_info.json` entry LLaMA-Factory reads it by, media beside",
+                    write=write, conversations_only=True)
