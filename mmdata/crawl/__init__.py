@@ -34,6 +34,7 @@ def crawl(
     urls: list[str],
     into: str,
     store: Store | str | None = None,
+    *,
     from_file: str | Path | None = None,
     include: list[str] = (),
     exclude: list[str] = (),

@@ -46,6 +46,7 @@ def synthesize(
     sources: list[str],
     into: str,
     store: Store | str | None = None,
+    *,
     endpoint: str | None = None,
     model: str = "default",
     api_key_env: str = "OPENAI_API_KEY",

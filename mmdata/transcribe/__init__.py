@@ -46,6 +46,7 @@ def transcribe(
     source: str,
     into: str,
     store: Store | str | None = None,
+    *,
     model: str = "large-v3",
     device: str = "auto",
     compute_type: str = "default",

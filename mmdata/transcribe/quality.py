@@ -40,9 +40,11 @@ class QualityFilter:
     max_no_speech_prob: float = 0.6
 
     def sql(self, language: str = "ms") -> str:
-        """A WHERE condition for a transcript dataset, using ``language``'s text and scores.
+        """A WHERE condition for a transcript dataset, using ``language``'s text and scores
+        (``mmdata.query(f"SELECT * FROM talks_tx WHERE {DEFAULT_FILTER.sql('ms')}")``).
 
-        >>> mmdata.query(f"SELECT * FROM talks_tx WHERE {DEFAULT_FILTER.sql('ms')}")
+        >>> QualityFilter(min_words=5).sql("en")  # doctest: +ELLIPSIS
+        "text_en IS NOT NULL AND len(string_split(trim(text_en), ' ')) >= 5 AND compression_ratio_en <= 2.4 AND ..."
         """
         if language not in ("ms", "en"):
             raise ValueError("language must be ms or en")

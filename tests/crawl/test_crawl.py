@@ -129,3 +129,15 @@ def test_crawl_command(store, server):
     assert "talks: 1 downloaded" in result.output and "not-found 1" in result.output
     bad = CliRunner().invoke(app, ["--store", str(store.root), "crawl", "--into", "talks", "--shard", "3/2"])
     assert bad.exit_code == 1 and "--shard" in bad.output
+
+
+def test_without_yt_dlp_the_error_says_what_to_install(store, monkeypatch):
+    import pytest
+
+    from mmdata.errors import MmdataError
+
+    monkeypatch.setitem(sys.modules, "yt_dlp", None)  # what an import finds when the package is missing
+    with pytest.raises(MmdataError, match=r"pip install 'mmdata\[crawl\]'"):
+        crawl(["https://example.com/a.mp3"], "talks", store)
+    with pytest.raises(ImportError):  # still an ImportError, for callers that skip a missing extra (the demo)
+        crawl(["https://example.com/a.mp3"], "talks", store)

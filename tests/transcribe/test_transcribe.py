@@ -131,3 +131,19 @@ def test_transcribe_command(speech_store, tiny_model):
     missing = CliRunner().invoke(app, ["--store", str(speech_store.root), "transcribe", "speech", "--into", "tx2",
                                        "--model", "/no/such/model"])
     assert missing.exit_code == 1 and "cannot load Whisper model" in missing.output
+
+
+def test_without_faster_whisper_the_error_says_what_to_install(speech_store, monkeypatch):
+    from mmdata.errors import MmdataError
+
+    monkeypatch.setitem(sys.modules, "faster_whisper", None)  # what an import finds when the package is missing
+    with pytest.raises(MmdataError, match=r"pip install 'mmdata\[transcribe\]'"):
+        transcribe("speech", "tx", speech_store)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from mmdata.transcribe import quality
+
+    assert doctest.testmod(quality).failed == 0
