@@ -18,8 +18,9 @@ items out and outcomes back; ``settle`` and ``commit`` stay here.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Iterable, TypeVar
+from typing import TypeVar
 
 from mmdata.shard import in_shard, parse_shard
 from mmdata.store.journal import JobJournal

@@ -80,19 +80,6 @@ def crawl(
     result.journal = str(job.journal.dir)
     workdir = job.journal.dir / "downloads"
     downloader = f"yt-dlp {yt_dlp.version.__version__}"
-    todo: list = []
-    attempted = 0
-
-    def report(_entry, outcome: Outcome) -> None:
-        nonlocal attempted
-        if isinstance(outcome, Made) and outcome.records:
-            result.downloaded += 1
-            result.hours += outcome.stats["seconds"] / 3600
-        elif isinstance(outcome, Made):
-            result.filtered += 1
-        attempted += 1
-        progress("downloading", attempted, len(todo))
-
     with yt_dlp.YoutubeDL(ytdlp_options(workdir, sleep, rate_limit, retries)) as ydl:
         listing = list_entries(ydl, inputs, job.mine, list(include), list(exclude), min_duration, max_duration, limit)
         for name, exc in listing.failures:
@@ -100,6 +87,18 @@ def crawl(
         result.listed, result.filtered = listing.listed, listing.filtered
         todo = job.pending(listing.selected, _key)
         result.already = len(listing.selected) - len(todo)
+        attempted = 0
+
+        def report(_entry, outcome: Outcome) -> None:
+            nonlocal attempted
+            if isinstance(outcome, Made) and outcome.records:
+                result.downloaded += 1
+                result.hours += outcome.stats["seconds"] / 3600
+            elif isinstance(outcome, Made):  # measured only now, and out of bounds
+                result.filtered += 1
+            attempted += 1
+            progress("downloading", attempted, len(todo))
+
         job.run(todo, _key, lambda entry: fetch(ydl, entry, store.media, workdir, downloader, min_duration, max_duration),
                 report)
     result.version = job.commit()

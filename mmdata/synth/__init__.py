@@ -134,9 +134,9 @@ def synthesize(
                 result.records += len(outcome.records)
             elapsed = max(time.monotonic() - started, 1e-9)
             stats = client.stats
+            tokens = stats.prompt_tokens + stats.completion_tokens
             progress("synthesizing", finished, len(todo),
-                     note=f"{stats.sent / elapsed:.1f} req/s, {(stats.prompt_tokens + stats.completion_tokens) / elapsed:.0f} tok/s, "
-                          f"{job.failures.items} rejected")
+                     note=f"{stats.sent / elapsed:.1f} req/s, {tokens / elapsed:.0f} tok/s, {job.failures.items} rejected")
 
         try:
             await job.run_async(todo, _key, work, concurrency, report)

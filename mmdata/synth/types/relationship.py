@@ -8,7 +8,7 @@ placeholder per item, in order. The three types differ only in the media they re
 from __future__ import annotations
 
 import random
-from typing import Callable
+from collections.abc import Callable
 
 from mmdata.errors import InputError
 from mmdata.records import PLACEHOLDERS
