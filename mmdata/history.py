@@ -14,9 +14,6 @@ def diff(a: str, b: str, store: Store | str | None = None, limit: int = 3) -> di
 
     Records are matched by key (see ``tables.record_key``): same key and different content is
     a change. Both versions come from DuckLake time travel, not copies.
-
-    >>> diff("chats@1", "chats@2")["counts"]
-    {'added': 10, 'removed': 0, 'changed': 2, 'unchanged': 118}
     """
     at_least(0, limit=limit)
     store = Store.of(store)

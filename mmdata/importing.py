@@ -93,10 +93,6 @@ def import_(
     input, and refuses to empty a dataset (every line rejected) unless ``allow_empty``. Invalid
     records go to the rejects with file, line, field path and rule; so does a record that repeats
     an earlier one's input id (or, for media records, its media) with other content.
-
-    >>> result = import_("chat.jsonl", into="chats", store="mmdata-store")
-    >>> result.version, result.imported, result.rejected
-    (1, 120, 3)
     """
     store = Store.of(store)
     check_name(into)

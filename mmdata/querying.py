@@ -240,11 +240,6 @@ def query(sql: str, store: Store | str | None = None, out: str | Path | None = N
     version; ``_versions``, ``_tags``, ``_rejects`` and ``_media`` are the store's bookkeeping.
     ``out`` ending in .parquet, .csv or .jsonl streams the result there without holding it in memory.
     Only the store's own data can be read: files elsewhere, writes and settings are refused.
-
-    >>> query('SELECT kind, count(*) FROM chats GROUP BY kind').table.to_pylist()
-    [{'kind': 'audio-instruction', 'count_star()': 2}]
-    >>> query('SELECT * FROM "chats@1"', out="chats-v1.parquet").rows
-    2
     """
     store = Store.of(store)
     sql = check_read_only(sql)

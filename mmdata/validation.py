@@ -50,10 +50,6 @@ def validate(target: str | Path, store: Store | str | None = None, format: str |
 
     All rules apply: JSON Schema, placeholders, roles, empty turns, fake Malay, and media that
     must exist and decode. Nothing is written.
-
-    >>> report = validate("chats@2")
-    >>> report.ok, report.by_rule
-    (False, {'placeholder-count': 3})
     """
     store = Store.of(store)
     path = Path(target)

@@ -28,5 +28,5 @@ def write(reader: VersionReader, out: Path, language: str, progress) -> dict:
     return {"records": written, "skipped": 0}
 
 
-EXPORTER = Exporter(name="jsonl", writes="`data.jsonl` (our records), `media/ab/<id>.<ext>`, `mmdata.json`; importing it gives back the same records",
-                    write=write)
+EXPORTER = Exporter(name="jsonl", write=write,
+                    writes="`data.jsonl` (our records), `media/ab/<id>.<ext>`, `mmdata.json`; importing it gives back the same records")

@@ -22,7 +22,9 @@ def _matches(obj: object) -> bool:
     if not isinstance(obj, dict):
         return False
     keys = obj.keys()
-    return "conversations" in keys and ("image" in keys or "id" in keys) and not keys & {"images", "audios", "videos", "tools", "system"}
+    # sharegpt rows may carry an id too: any sharegpt-only column makes the row sharegpt
+    sharegpt_only = {"images", "audios", "videos", "tools", "system"}
+    return "conversations" in keys and ("image" in keys or "id" in keys) and not keys & sharegpt_only
 
 
 FORMAT = ImportFormat(

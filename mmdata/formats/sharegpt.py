@@ -1,4 +1,5 @@
-"""``sharegpt``: LLaMA-Factory's sharegpt rows, with the column and tag names of a ``dataset_info.json`` entry when there is one."""
+"""``sharegpt``: LLaMA-Factory's sharegpt rows, read by the column and tag names of a ``dataset_info.json``
+entry when one names the file."""
 
 from __future__ import annotations
 
@@ -138,7 +139,8 @@ def _open(path: Path, layout_of: LayoutOf) -> Reading:
 FORMAT = ImportFormat(
     name="sharegpt",
     reads="LLaMA-Factory `{messages: [{role, content}], system, tools, images, audios}` (also the "
-          "`conversations: [{from, value}]` spelling); a `dataset_info.json` entry beside the file gives the column and tag names",
+          "`conversations: [{from, value}]` spelling); a `dataset_info.json` entry beside the file gives the "
+          "column and tag names",
     open=_open,
     matches=_matches,
     convert=sharegpt,

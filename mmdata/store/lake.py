@@ -96,12 +96,7 @@ def resolve_root(root: str | os.PathLike | None) -> Path:
 
 
 class Store:
-    """Open (or create on first write) the store at ``root``.
-
-    >>> store = Store("mmdata-store")
-    >>> with store.reader() as con:
-    ...     con.execute("SELECT count(*) FROM lake.my_dataset").fetchone()
-    """
+    """Open (or create on first write) the store at ``root``; ``reader()`` and ``transaction()`` give connections."""
 
     def __init__(self, root: str | os.PathLike | None = None, catalog: str | None = None, data_path: str | None = None):
         self.root = resolve_root(root)
