@@ -108,8 +108,9 @@ def resolve_record_media(record: dict, record_kind: str, resolver: MediaResolver
         for field, kind in MEDIA_FIELDS[record_kind].items():
             refs = record.get(field) or []
             if not isinstance(refs, list):
-                problems.append(Violation(field, "schema:type", f"{field} should be a list of media references, "
-                                                                f"not {type(refs).__name__}"))
+                problems.append(
+                    Violation(field, "schema:type", f"{field} should be a list of media references, not {type(refs).__name__}")
+                )
                 continue
             infos = [one(f"{field}/{i}", ref, kind) for i, ref in enumerate(refs)]
             record[field] = [info.id for info in infos if info]
@@ -154,7 +155,17 @@ class RepeatedRecords:
         if first_id == row["id"]:
             return []
         if self.record_kind == "conversation":
-            return [Violation("source_id", "duplicate-id", f"the input gave line {first_line} this id, with other content; "
-                                                           f"line {first_line} is kept")]
-        return [Violation("media_id", "duplicate-media", f"line {first_line} has the same media with other fields; "
-                                                         f"line {first_line} is kept")]
+            return [
+                Violation(
+                    "source_id",
+                    "duplicate-id",
+                    f"the input gave line {first_line} this id, with other content; line {first_line} is kept",
+                )
+            ]
+        return [
+            Violation(
+                "media_id",
+                "duplicate-media",
+                f"line {first_line} has the same media with other fields; line {first_line} is kept",
+            )
+        ]

@@ -38,15 +38,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 RECORD_LAYER = {"mmdata.records", "mmdata.errors"}
-UTILITIES = {"mmdata", "mmdata.progress", "mmdata.options", "mmdata.paths", "mmdata.audio", "mmdata.shard",
-             "mmdata.yamlfile", "mmdata.crash"}
+UTILITIES = {
+    "mmdata",
+    "mmdata.progress",
+    "mmdata.options",
+    "mmdata.paths",
+    "mmdata.audio",
+    "mmdata.shard",
+    "mmdata.yamlfile",
+    "mmdata.crash",
+}
 JOBS = ("mmdata.mix", "mmdata.synth", "mmdata.crawl", "mmdata.transcribe", "mmdata.jobs", "mmdata.cli")
 CLI = ("cli", "cli_train", "mmdata.cli", "mmdata.render", "mmtrain.cli", "mmdata.__main__", "mmtrain.__main__")
-
-# mmdata.demo_store ran mmtrain's training step; the CLI's refactor moves that step into mmtrain
-# (``mmtrain.demo``). Temporary: remove this entry once that move is committed, and the tests
-# below then hold the edge gone.
-EXPECTED_FOR_NOW = {("mmdata.demo_store", "mmtrain")}
 
 
 def _module_name(path: Path) -> str:
@@ -93,8 +96,7 @@ def _in(module: str, *prefixes: str) -> bool:
 
 
 def _edges(source_filter, target_filter) -> list[tuple[str, str]]:
-    return sorted((a, b) for a, targets in GRAPH.items() if source_filter(a) for b in targets
-                  if target_filter(b) and (a, b) not in EXPECTED_FOR_NOW)
+    return sorted((a, b) for a, targets in GRAPH.items() if source_filter(a) for b in targets if target_filter(b))
 
 
 def test_the_graph_is_read():
@@ -124,8 +126,17 @@ def test_schemas_and_formats_stand_on_the_record_layer_only():
 
 
 def test_ingest_and_exporters_import_no_command_job_or_cli():
-    above = ("mmdata.importing", "mmdata.validation", "mmdata.querying", "mmdata.inspect", "mmdata.history",
-             "mmdata.demo_store", *JOBS, *CLI, "mmtrain")
+    above = (
+        "mmdata.importing",
+        "mmdata.validation",
+        "mmdata.querying",
+        "mmdata.inspect",
+        "mmdata.history",
+        "mmdata.demo_store",
+        *JOBS,
+        *CLI,
+        "mmtrain",
+    )
     assert _edges(lambda a: _in(a, "mmdata.ingest", "mmdata.exporters"), lambda b: _in(b, *above)) == []
     assert _edges(lambda a: _in(a, "mmdata.exporters"), lambda b: _in(b, "mmdata.ingest")) == []
 
@@ -163,7 +174,7 @@ def test_no_import_cycles_between_packages():
     packages: dict[str, set[str]] = {}
     for a, targets in GRAPH.items():
         for b in targets:
-            if _package(a) != _package(b) and (a, b) not in EXPECTED_FOR_NOW:
+            if _package(a) != _package(b):
                 packages.setdefault(_package(a), set()).add(_package(b))
     cycles, state = [], {}
 
@@ -171,7 +182,7 @@ def test_no_import_cycles_between_packages():
         state[node] = "open"
         for nxt in sorted(packages.get(node, ())):
             if state.get(nxt) == "open":
-                cycles.append(trail[trail.index(nxt):] + [nxt])
+                cycles.append(trail[trail.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt, [*trail, nxt])
         state[node] = "done"

@@ -16,8 +16,14 @@ if TYPE_CHECKING:
     from mmdata.store.lake import Store
 
 
-def export(ref: str, format: str, out: str | Path, store: Store | str | None = None, language: str = "en",
-           progress: ProgressCallback = silent) -> dict:
+def export(
+    ref: str,
+    format: str,
+    out: str | Path,
+    store: Store | str | None = None,
+    language: str = "en",
+    progress: ProgressCallback = silent,
+) -> dict:
     """Export version ``ref`` to folder ``out`` in ``format`` (one of ``registry.names()``).
 
     ``language="ms"`` writes the Malay side (``content_ms``) for llava/sharegpt; records

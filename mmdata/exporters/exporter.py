@@ -6,9 +6,10 @@ to ``registry.EXPORTERS`` (docs/formats.md has a worked example).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mmdata.exporters.common import VersionReader

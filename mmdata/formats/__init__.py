@@ -6,9 +6,9 @@ Items (records with media references, or the reason a line could not be read).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from mmdata.errors import InputError
 from mmdata.formats import registry

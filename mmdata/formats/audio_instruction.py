@@ -36,8 +36,17 @@ def audio_instruction(obj: dict) -> dict:
                     turn[field] = PLACEHOLDERS["audio"] + "\n" + turn[field]
             break
     extra = {k: v for k, v in obj.items() if k not in ("context", "chat", "filename")}
-    return with_turn_fields({"kind": "audio-instruction", "context": obj.get("context"), "chat": chat, "audios": [filename],
-                              "source": [filename], **extra}, kept)
+    return with_turn_fields(
+        {
+            "kind": "audio-instruction",
+            "context": obj.get("context"),
+            "chat": chat,
+            "audios": [filename],
+            "source": [filename],
+            **extra,
+        },
+        kept,
+    )
 
 
 def _matches(obj: object) -> bool:

@@ -15,7 +15,8 @@ LLAVA_ROLES = {"human": "user", "gpt": "assistant", **{role: role for role in RO
 
 
 def map_turns(turns: list, where: str, role_tag: str, content_tag: str, roles: dict[str, str]) -> tuple[list[dict], list[dict]]:
-    """(chat, turn_fields): role and text mapped; ``<content>_ms`` (or ``content_ms``) is the Malay side; the rest kept per turn."""
+    """(chat, turn_fields): role and text mapped; ``<content>_ms`` (or ``content_ms``) is the Malay side;
+    the rest is kept per turn."""
     chat, kept = [], []
     for i, turn in enumerate(turns):
         if not isinstance(turn, dict):
@@ -44,9 +45,11 @@ def other_fields(obj: dict, used: set) -> dict:
     for name, value in obj.items():
         if name in used:
             continue
-        clashes = (name in ("key", "extra")
-                   or (name == "source" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)))
-                   or (name == "generation" and not isinstance(value, dict)))
+        clashes = (
+            name in ("key", "extra")
+            or (name == "source" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)))
+            or (name == "generation" and not isinstance(value, dict))
+        )
         kept[f"input_{name}" if clashes else name] = value
     return kept
 

@@ -7,8 +7,8 @@ or references here, and each row is numbered (its line, item or row number) for 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from mmdata.errors import InputError
 from mmdata.formats.base import FormatError, json_problem, read_json_items
@@ -53,8 +53,13 @@ def _needs_check(kind) -> bool:
     """Whether values of this Arrow type may hold what JSON cannot (NaN, infinity, bytes, dates in lists)."""
     import pyarrow as pa
 
-    if pa.types.is_floating(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind) \
-            or pa.types.is_temporal(kind) or pa.types.is_decimal(kind):
+    if (
+        pa.types.is_floating(kind)
+        or pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind)
+        or pa.types.is_temporal(kind)
+        or pa.types.is_decimal(kind)
+    ):
         return True
     if pa.types.is_struct(kind):
         return any(_needs_check(kind.field(i).type) for i in range(kind.num_fields))
@@ -88,8 +93,14 @@ def _rows(batches, label: str, number: int) -> Iterator[tuple[int, dict | Format
     except (pa.ArrowException, OSError, ValueError) as exc:
         if number == start:
             raise InputError(f"{label}: cannot be read ({' '.join(str(exc).split())[:300]})") from None
-        yield number + 1, _Break("$", f"{label} breaks off after row {number - start} "
-                                           f"({' '.join(str(exc).split())[:200]}); the rows after it were not read")
+        yield (
+            number + 1,
+            _Break(
+                "$",
+                f"{label} breaks off after row {number - start} "
+                f"({' '.join(str(exc).split())[:200]}); the rows after it were not read",
+            ),
+        )
 
 
 def parquet_rows(path: Path, batch_size: int = 2048) -> Iterator[tuple[int, dict]]:
@@ -124,7 +135,7 @@ def _hf_folders(path: Path) -> list[Path]:
     info = json_file(path / "dataset_dict.json", "a datasets DatasetDict folder has one")
     splits = info.get("splits") if isinstance(info, dict) else None
     if not isinstance(splits, list) or not all(isinstance(s, str) and s and "/" not in s for s in splits):
-        raise InputError(f"{path / 'dataset_dict.json'}: expected {{\"splits\": [names]}}")
+        raise InputError(f'{path / "dataset_dict.json"}: expected {{"splits": [names]}}')
     return [path / split for split in splits]
 
 

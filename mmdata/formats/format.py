@@ -6,9 +6,9 @@ add it to ``registry.FORMATS`` (docs/formats.md has a worked example).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from mmdata.formats.base import FormatError, Item
 from mmdata.formats.containers import input_files, rows_of

@@ -15,7 +15,9 @@ def llava(obj: dict) -> dict:
     audios = as_list(obj.get("audio"))
     record = other_fields(obj, {"conversations", "image", "audio", "id"})
     keep_source_id(obj, record)
-    return with_turn_fields({"kind": infer_kind(images, audios), **record, "chat": chat, "images": images, "audios": audios}, kept)
+    return with_turn_fields(
+        {"kind": infer_kind(images, audios), **record, "chat": chat, "images": images, "audios": audios}, kept
+    )
 
 
 def _matches(obj: object) -> bool:
@@ -30,7 +32,7 @@ def _matches(obj: object) -> bool:
 FORMAT = ImportFormat(
     name="llava",
     reads="LLaVA JSON `[{id, image, conversations: [{from: human|gpt, value, value_ms}]}]` (or JSONL); "
-          "`image` a string, a list, or absent",
+    "`image` a string, a list, or absent",
     open=conversation_rows(llava),
     matches=_matches,
     convert=llava,

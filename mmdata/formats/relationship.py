@@ -37,8 +37,14 @@ def relationship(obj: dict) -> dict:
         assistant["content_ms"] = obj["answer_ms"]
     kind = "image-audio" if images and audios else "multi-image" if images else "multi-audio"
     known = {"filename", "filename_description", "instruction", "answer", "instruction_ms", "answer_ms"}
-    return {"kind": kind, "context": "\n".join(labels) or None, "chat": [user, assistant],
-            "images": images, "audios": audios, **{k: v for k, v in obj.items() if k not in known}}
+    return {
+        "kind": kind,
+        "context": "\n".join(labels) or None,
+        "chat": [user, assistant],
+        "images": images,
+        "audios": audios,
+        **{k: v for k, v in obj.items() if k not in known},
+    }
 
 
 def _matches(obj: object) -> bool:

@@ -34,10 +34,22 @@ class ShareGPTLayout:
 
 
 # LLaMA-Factory's DatasetAttr defaults: what an entry that leaves a tag out means.
-_LF_TAGS = {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",
-            "observation_tag": "observation", "function_tag": "function_call", "system_tag": "system"}
-_TAG_ROLES = {"user_tag": "user", "assistant_tag": "assistant", "observation_tag": "observation",
-              "function_tag": "function_call", "system_tag": "system"}
+_LF_TAGS = {
+    "role_tag": "from",
+    "content_tag": "value",
+    "user_tag": "human",
+    "assistant_tag": "gpt",
+    "observation_tag": "observation",
+    "function_tag": "function_call",
+    "system_tag": "system",
+}
+_TAG_ROLES = {
+    "user_tag": "user",
+    "assistant_tag": "assistant",
+    "observation_tag": "observation",
+    "function_tag": "function_call",
+    "system_tag": "system",
+}
 _READ_COLUMNS = ("messages", "system", "tools", "images", "audios", "videos")
 
 
@@ -45,17 +57,26 @@ def layout_from_dataset_info(entry: dict, where: Path | str) -> ShareGPTLayout:
     """The layout a LLaMA-Factory ``dataset_info.json`` entry describes; InputError for what we do not read."""
     formatting = entry.get("formatting", "alpaca")  # LLaMA-Factory's own default
     if formatting != "sharegpt":
-        raise InputError(f"{where}: the entry for {entry.get('file_name')!r} has formatting {formatting!r}; "
-                         "mmdata reads LLaMA-Factory's sharegpt formatting only (convert the file, or pass --format)")
+        raise InputError(
+            f"{where}: the entry for {entry.get('file_name')!r} has formatting {formatting!r}; "
+            "mmdata reads LLaMA-Factory's sharegpt formatting only (convert the file, or pass --format)"
+        )
     columns = entry.get("columns") or {}
     if entry.get("ranking") or any(columns.get(c) for c in ("chosen", "rejected", "kto_tag")):
-        raise InputError(f"{where}: the entry for {entry.get('file_name')!r} is preference data (ranking, chosen/rejected "
-                         "or kto_tag); mmdata stores conversations with one answer per question")
+        raise InputError(
+            f"{where}: the entry for {entry.get('file_name')!r} is preference data (ranking, chosen/rejected "
+            "or kto_tag); mmdata stores conversations with one answer per question"
+        )
     tags = {**_LF_TAGS, **{k: v for k, v in (entry.get("tags") or {}).items() if k in _LF_TAGS}}
     roles = {tags[tag]: role for tag, role in _TAG_ROLES.items() if tags.get(tag)}
     named = {c: columns[c] for c in _READ_COLUMNS if columns.get(c)}
-    return ShareGPTLayout(messages=named.pop("messages", "conversations"), role_tag=tags["role_tag"],
-                          content_tag=tags["content_tag"], roles=roles, **named)
+    return ShareGPTLayout(
+        messages=named.pop("messages", "conversations"),
+        role_tag=tags["role_tag"],
+        content_tag=tags["content_tag"],
+        roles=roles,
+        **named,
+    )
 
 
 def sharegpt(obj: dict, layout: ShareGPTLayout | None = None) -> dict:
@@ -91,7 +112,9 @@ def sharegpt(obj: dict, layout: ShareGPTLayout | None = None) -> dict:
         record["tools"] = obj[layout.tools]
     if obj.get(layout.videos) not in (None, "", []):
         record["videos"] = obj[layout.videos]
-    return with_turn_fields({"kind": infer_kind(images, audios), **record, "chat": chat, "images": images, "audios": audios}, kept)
+    return with_turn_fields(
+        {"kind": infer_kind(images, audios), **record, "chat": chat, "images": images, "audios": audios}, kept
+    )
 
 
 def dataset_info_entry(path: Path) -> dict | None:
@@ -139,8 +162,8 @@ def _open(path: Path, layout_of: LayoutOf) -> Reading:
 FORMAT = ImportFormat(
     name="sharegpt",
     reads="LLaMA-Factory `{messages: [{role, content}], system, tools, images, audios}` (also the "
-          "`conversations: [{from, value}]` spelling); a `dataset_info.json` entry beside the file gives the "
-          "column and tag names",
+    "`conversations: [{from, value}]` spelling); a `dataset_info.json` entry beside the file gives the "
+    "column and tag names",
     open=_open,
     matches=_matches,
     convert=sharegpt,

@@ -30,7 +30,9 @@ def test_an_unknown_name_lists_the_choices(tmp_path):
 
 def test_reading_the_registries_loads_neither_duckdb_nor_pyarrow():
     # The CLI reads them for its --format help, and `mmdata --help` must stay fast.
-    code = ("import sys; import mmdata.exporters.registry, mmdata.formats.registry; "
-            "print(sorted(m for m in ('duckdb', 'pyarrow', 'torch') if m in sys.modules))")
+    code = (
+        "import sys; import mmdata.exporters.registry, mmdata.formats.registry; "
+        "print(sorted(m for m in ('duckdb', 'pyarrow', 'torch') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
