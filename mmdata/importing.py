@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from mmdata.store.lake import Store
 from mmdata.store.media import sha256_file
 from mmdata.store.tables import arrow_schema, to_row
 from mmdata.store.versions import Lineage, check_name, list_versions
+from mmdata.tally import RejectTally
 
 MAX_REJECT_SAMPLES = 20
 
@@ -108,19 +108,16 @@ def import_(
     checker = RecordChecker(src.record_kind)
     resolver = MediaResolver(store.media, src.media_root)
     journal = RunJournal(store.runs, "import", arrow_schema(src.record_kind))
-    rules: Counter = Counter()
+    tally = RejectTally(samples=MAX_REJECT_SAMPLES)
     repeated = RepeatedRecords(src.record_kind)
 
     def reject(item, problems: list[Violation]) -> None:
-        result.rejected += 1
         raw = item.raw if isinstance(item.raw, str) else json.dumps(item.raw, ensure_ascii=False, default=str)
-        for problem in problems:
-            rules[problem.rule] += 1
-            reject = {"file": str(src.path / item.file if item.file else src.path), "line": item.line, "field_path": problem.path,
-                      "rule": problem.rule, "message": problem.message, "record": raw[:4000]}
-            journal.rejects.add(reject)
-            if len(result.reject_samples) < MAX_REJECT_SAMPLES:
-                result.reject_samples.append({k: v for k, v in reject.items() if k != "record"})
+        found = [{"file": str(src.path / item.file if item.file else src.path), "line": item.line, "field_path": problem.path,
+                  "rule": problem.rule, "message": problem.message} for problem in problems]
+        tally.add(*found)
+        for problem in found:
+            journal.rejects.add({**problem, "record": raw[:4000]})
 
     for item in src.items:
         result.read += 1
@@ -140,11 +137,11 @@ def import_(
     for info in resolver.seen.values():
         journal.media.add(info.row())
     staged = journal.close()
-    result.rejects_by_rule = dict(rules)
+    result.rejected, result.rejects_by_rule, result.reject_samples = tally.items, tally.rules(), tally.samples
     held = _row_count(store, into) if replace and not allow_empty and staged.get("records") is None else 0
     if held:
         journal.remove()
-        reasons = ", ".join(f"{rule} {n}" for rule, n in rules.most_common(3)) or "the input has no records"
+        reasons = tally.most_common(3) or "the input has no records"
         raise InputError(f"refusing to replace {into} ({held} records) with nothing: all {result.read} "
                          f"records read were rejected ({reasons}); check it with mmdata validate {source}, "
                          "or pass --allow-empty to empty the dataset")

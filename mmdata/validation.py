@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from mmdata.schemas.check import RecordChecker
 from mmdata.store.lake import Store
 from mmdata.store.tables import from_row, to_row
 from mmdata.store.versions import NAME_RE, resolve
+from mmdata.tally import RejectTally
 
 MAX_SAMPLES = 20
 
@@ -74,20 +74,16 @@ def validate(target: str | Path, store: Store | str | None = None, format: str |
             return item.file  # the version, e.g. "chats@2"; the line is the record's position in it
     report = ValidationReport(str(target), kind)
     checker = RecordChecker(kind)
-    rules: Counter = Counter()
+    tally = RejectTally(samples=MAX_SAMPLES)
     for item in items:
         report.checked += 1
         problems = item_problems(item, kind, resolver, checker)
         if not problems and repeated:
             problems = repeated.check(item.line, to_row(kind, item.record))
         if problems:
-            report.invalid += 1
-            for problem in problems:
-                rules[problem.rule] += 1
-                if len(report.samples) < MAX_SAMPLES:
-                    report.samples.append({"file": where(item), "line": item.line, "field_path": problem.path,
-                                           "rule": problem.rule, "message": problem.message})
+            tally.add(*[{"file": where(item), "line": item.line, "field_path": problem.path, "rule": problem.rule,
+                         "message": problem.message} for problem in problems])
         if report.checked % 1000 == 0:
             progress("validating", report.checked, None)
-    report.by_rule = dict(rules)
+    report.invalid, report.by_rule, report.samples = tally.items, tally.rules(), tally.samples
     return report

@@ -20,7 +20,7 @@ Layers, bottom up (a module may import its own layer and any layer below, never 
 5. commands and jobs: ``importing``, ``validation``, ``querying``, ``inspect``, ``history``,
    ``mix``, ``crawl``, ``transcribe``, ``synth``, ``jobs``, ``demo_store``, ... . Formats and
    schemas never import them.
-6. the CLI: ``cli``, ``cli_train``, ``mmdata.cli``, ``mmdata.render``, ``mmtrain.cli`` and the
+6. the CLI: ``cli``, ``mmdata.cli``, ``mmdata.render``, ``mmtrain.cli`` and the
    ``__main__`` modules; nothing in the library imports it.
 
 ``mmtrain`` sits beside mmdata, not inside it: it may import mmdata's public API (the modules
@@ -47,9 +47,11 @@ UTILITIES = {
     "mmdata.shard",
     "mmdata.yamlfile",
     "mmdata.crash",
+    "mmdata.tally",
+    "mmdata.extras",
 }
 JOBS = ("mmdata.mix", "mmdata.synth", "mmdata.crawl", "mmdata.transcribe", "mmdata.jobs", "mmdata.cli")
-CLI = ("cli", "cli_train", "mmdata.cli", "mmdata.render", "mmtrain.cli", "mmdata.__main__", "mmtrain.__main__")
+CLI = ("cli", "mmdata.cli", "mmdata.render", "mmtrain.cli", "mmdata.__main__", "mmtrain.__main__")
 
 
 def _module_name(path: Path) -> str:
@@ -60,7 +62,7 @@ def _module_name(path: Path) -> str:
 
 
 def _sources() -> dict[str, Path]:
-    files = [*ROOT.glob("mmdata/**/*.py"), *ROOT.glob("mmtrain/**/*.py"), ROOT / "cli.py", ROOT / "cli_train.py"]
+    files = [*ROOT.glob("mmdata/**/*.py"), *ROOT.glob("mmtrain/**/*.py"), ROOT / "cli.py"]
     return {_module_name(p): p for p in files if p.is_file()}
 
 

@@ -7,10 +7,12 @@ from pathlib import Path
 import typer
 
 from mmdata.cli.base import JsonOpt, WaitOpt, store
+from mmdata.exporters import registry as exporters
+from mmdata.formats import registry as formats
 
-# The --format help of both commands: the one place each is built (the format and exporter registries will give the names).
-IMPORT_FORMAT_HELP = "audio-instruction, relationship, llava, sharegpt, mmdata, hf or folder (default: detect)."
-EXPORT_FORMAT_HELP = "hf|jsonl|llava|sharegpt|mmtrain"
+# The --format help of both commands comes from the registries: a new format or exporter shows up in the help by itself.
+IMPORT_FORMAT_HELP = formats.help_text()
+EXPORT_FORMAT_HELP = exporters.help_text()
 
 
 def import_(

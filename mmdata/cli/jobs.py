@@ -7,17 +7,11 @@ from pathlib import Path
 import typer
 
 from mmdata.cli.base import JsonOpt, WaitOpt, job_summary, print_dataclass, store
+from mmdata.synth.types import TYPES, help_lines
 
-# The --type help: the one place it is built (the synthesis types' registry will give these lines).
-SYNTH_TYPE_HELP = ("What to make: audio-instructions, visual-context, multi-image, "
-                   "multi-audio, image-audio or translate (see above).")
-SYNTH_TYPE_LINES = """\
-  audio-instructions  questions on a transcribed clip, each answered
-  visual-context      a dialogue on an image and its caption
-  multi-image         what links --items pictures
-  multi-audio         what links --items audio clips
-  image-audio         what links pictures and audio clips (--items in all)
-  translate           the other language for every turn of conversations"""
+# The --type help comes from the synthesis types' registry: a new type shows up here by itself.
+SYNTH_TYPE_LINES = help_lines()
+SYNTH_TYPE_HELP = f"What to make: {', '.join(list(TYPES)[:-1])} or {list(TYPES)[-1]} (see above)."
 
 
 def crawl(

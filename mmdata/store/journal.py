@@ -92,7 +92,6 @@ class JobJournal:
     def __init__(self, runs: Path, name: str):
         self.dir = runs / name
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.failures: dict[str, int] = {}  # this run's failures by reason
 
     @classmethod
     def for_job(cls, runs: Path, command: str, dataset: str, shard: tuple[int, int]) -> "JobJournal":
@@ -102,7 +101,6 @@ class JobJournal:
 
     def fail(self, file: str, reason: str, message: str, record: dict, field_path: str = "$", line: int | None = None) -> None:
         """Record why one item failed; it joins the dataset's rejects at the next commit."""
-        self.failures[reason] = self.failures.get(reason, 0) + 1
         self.append("failures.jsonl", {"file": file, "line": line, "field_path": field_path, "rule": reason,
                                        "message": message[:500], "record": json.dumps(record, ensure_ascii=False, default=str)})
 

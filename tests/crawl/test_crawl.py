@@ -5,7 +5,7 @@ import sys
 
 from typer.testing import CliRunner
 
-from cli import app
+from mmdata.cli import app
 from mmdata.crawl import crawl
 from mmdata.querying import query
 from mmdata.shard import in_shard, parse_shard

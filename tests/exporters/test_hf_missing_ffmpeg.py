@@ -6,7 +6,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from cli import app
+from mmdata.cli import app
 from mmdata.errors import MmdataError
 from mmdata.exporters import export
 from mmdata.importing import import_

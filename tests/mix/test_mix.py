@@ -3,7 +3,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from cli import app
+from mmdata.cli import app
 from mmdata.errors import InputError, MmdataError
 from mmdata.importing import import_
 from mmdata.inspect import stats

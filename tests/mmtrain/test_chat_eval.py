@@ -3,7 +3,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from cli_train import train_app
+from mmtrain.cli import app as train_app
 from mmtrain.chat import chat, parse_turn
 from mmtrain.errors import DataError
 
@@ -72,7 +72,7 @@ def test_cli_run_and_build_tiny(mixture_dir, tmp_path):
 
 
 def test_the_deepspeed_launchers_local_rank_argument_is_dropped(tmp_path, monkeypatch):
-    from cli_train import main as train_main
+    from mmtrain.cli import main as train_main
 
     # `deepspeed --module mmtrain run ...` runs `python -m mmtrain --local_rank=0 run ...`
     monkeypatch.setattr("sys.argv", ["mmtrain", "--local_rank=0", "build-tiny", "--out", str(tmp_path / "t")])

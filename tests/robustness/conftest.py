@@ -29,7 +29,7 @@ class Guarded:
     """A store holding ``base@1``; ``check()`` says whether it is still exactly what it was."""
 
     def __init__(self, root):
-        from cli import app
+        from mmdata.cli import app
 
         self.root, self.app = root, app
         rows = [{"kind": "text", "chat": [{"role": "user", "content": f"Question {i}?"},

@@ -99,7 +99,7 @@ def test_synthesis_recipes(guarded, tmp_path):
 
 
 def test_train_configs_and_overrides(guarded, tmp_path, tiny_dir, mixture_dir):
-    from cli_train import train_app
+    from mmtrain.cli import app as train_app
 
     cases = inputs.config_inputs(tmp_path / "configs", tiny_dir, mixture_dir)
     _run_all(guarded, cases, lambda name, path: guarded.cli("run", "--config", str(path), app=train_app))
@@ -145,7 +145,7 @@ def test_store_and_out_paths(guarded, tmp_path):
 
     def run(name, args):
         if args[0] == "--store":
-            from cli import app
+            from mmdata.cli import app
 
             return guarded.cli(*args, app=app)
         return guarded.cli(*args)

@@ -7,7 +7,7 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from cli import app
+from mmdata.cli import app
 from mmdata.errors import InputError
 from mmdata.querying import query
 from mmdata.synth import synthesize

@@ -6,7 +6,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from cli import app
+from mmdata.cli import app
 from mmdata.errors import InputError
 from mmdata.querying import query
 from mmdata.store.media import probe
