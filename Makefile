@@ -33,7 +33,7 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q ffmpeg espeak-ng; \
 	  else echo "please install ffmpeg and espeak-ng (e.g. sudo apt-get install ffmpeg espeak-ng)"; exit 1; fi; }
 
-test: system-deps $(TEST_VENV)/.installed
+test: system-deps lint
 	$(TEST_VENV)/bin/python -m pytest -q
 
 # Style and the common bugs ruff finds (config in pyproject.toml), before any test runs.

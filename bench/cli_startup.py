@@ -28,8 +28,10 @@ def main() -> None:
     base = median_seconds([sys.executable, "-c", "pass"])
     ours = median_seconds([mmdata, "--help"])
     print(f"# CLI start-up on {machine()}")
-    print(f"python -c pass {base * 1000:.0f} ms | mmdata --help {ours * 1000:.0f} ms | ratio {ours / base:.1f}x | "
-          f"overhead {(ours - base) * 1000:.0f} ms | under 0.3 s: {ours < 0.3}")
+    print(
+        f"python -c pass {base * 1000:.0f} ms | mmdata --help {ours * 1000:.0f} ms | ratio {ours / base:.1f}x | "
+        f"overhead {(ours - base) * 1000:.0f} ms | under 0.3 s: {ours < 0.3}"
+    )
 
 
 if __name__ == "__main__":

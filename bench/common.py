@@ -54,8 +54,15 @@ def conversation(rng: random.Random, i: int, images: list[str], audios: list[str
             turn["content_ms"] = prefix + "ms " + text
         chat.append(turn)
     kinds = {(0, 0): "text", (1, 0): "image-instruction"}
-    kind = kinds.get((len(picked_images), len(picked_audios))) or ("image-audio" if picked_images and picked_audios
-                                                                     else "multi-image" if picked_images else "multi-audio" if len(picked_audios) > 1 else "audio-instruction")
+    kind = kinds.get((len(picked_images), len(picked_audios))) or (
+        "image-audio"
+        if picked_images and picked_audios
+        else "multi-image"
+        if picked_images
+        else "multi-audio"
+        if len(picked_audios) > 1
+        else "audio-instruction"
+    )
     return {"kind": kind, "context": f"context {i}", "chat": chat, "images": picked_images, "audios": picked_audios}
 
 

@@ -61,9 +61,11 @@ def main(sizes: list[int]) -> None:
             result = run(RUN_IMPORT, str(data), str(tmp / f"store-{n}"))
             assert result["imported"] == n and result["rejected"] == 0, result
             rate, base_rate = n / result["seconds"], n / base["seconds"]
-            print(f"n={n:,}: mmdata import {result['seconds']:.1f} s = {rate:,.0f} rows/s, peak RSS {result['rss_mib']:,.0f} MiB | "
-                  f"baseline json.loads {base['seconds']:.1f} s = {base_rate:,.0f} rows/s, peak RSS {base['rss_mib']:,.0f} MiB | "
-                  f"time ratio {result['seconds'] / base['seconds']:.1f}x | RSS under 2 GiB: {result['rss_mib'] < 2048}")
+            print(
+                f"n={n:,}: mmdata import {result['seconds']:.1f} s = {rate:,.0f} rows/s, peak RSS {result['rss_mib']:,.0f} MiB | "
+                f"baseline json.loads {base['seconds']:.1f} s = {base_rate:,.0f} rows/s, peak RSS {base['rss_mib']:,.0f} MiB | "
+                f"time ratio {result['seconds'] / base['seconds']:.1f}x | RSS under 2 GiB: {result['rss_mib'] < 2048}"
+            )
             data.unlink()
 
 

@@ -33,17 +33,27 @@ def source_frame(n: int, tag: str, duplicate_every: int) -> pl.DataFrame:
     i = pl.int_range(0, n, eager=True)
     base = pl.DataFrame({"i": i}).with_columns(
         # every `duplicate_every`-th record repeats an earlier one's text (dedupe has work to do)
-        (pl.when(pl.col("i") % duplicate_every == 0).then(pl.col("i") // 2).otherwise(pl.col("i"))).alias("t"))
-    turn = lambda role, col: pl.struct(pl.lit(role).alias("role"),  # noqa: E731
-                                       pl.format(f"{role} {tag} {{}} nasi lemak", pl.col("t")).alias("content"),
-                                       col.alias("content_ms"))
+        (pl.when(pl.col("i") % duplicate_every == 0).then(pl.col("i") // 2).otherwise(pl.col("i"))).alias("t")
+    )
+
+    def turn(role: str, col: pl.Expr) -> pl.Expr:
+        return pl.struct(
+            pl.lit(role).alias("role"),
+            pl.format(f"{role} {tag} {{}} nasi lemak", pl.col("t")).alias("content"),
+            col.alias("content_ms"),
+        )
+
     malay = pl.when(pl.col("i") % 5 == 0).then(pl.lit(None, pl.String)).otherwise(pl.format(f"ms {tag} {{}} nasi", pl.col("t")))
     return base.with_columns(
-        pl.format(f"{tag}-{{}}", pl.col("i")).alias("id"), pl.format(f"{tag}-{{}}", pl.col("i")).alias("key"),
-        pl.lit("text").alias("kind"), pl.lit(None, pl.String).alias("context"),
+        pl.format(f"{tag}-{{}}", pl.col("i")).alias("id"),
+        pl.format(f"{tag}-{{}}", pl.col("i")).alias("key"),
+        pl.lit("text").alias("kind"),
+        pl.lit(None, pl.String).alias("context"),
         pl.concat_list([turn("user", malay), turn("assistant", malay)]).alias("chat"),
-        pl.lit([], pl.List(pl.String)).alias("images"), pl.lit([], pl.List(pl.String)).alias("audios"),
-        pl.lit(None, pl.String).alias("generation"), pl.lit([], pl.List(pl.String)).alias("source"),
+        pl.lit([], pl.List(pl.String)).alias("images"),
+        pl.lit([], pl.List(pl.String)).alias("audios"),
+        pl.lit(None, pl.String).alias("generation"),
+        pl.lit([], pl.List(pl.String)).alias("source"),
         pl.lit(None, pl.String).alias("extra"),
     ).drop("i", "t")
 
@@ -68,8 +78,15 @@ def polars_pipeline(files: dict[str, list[str]], weights: dict[str, int], out: P
     for order, (name, paths) in enumerate(files.items()):
         frames.append(pl.scan_parquet(paths).with_columns(pl.lit(order).alias("src"), pl.lit(name).alias("src_name")))
     data = pl.concat(frames).with_columns(
-        pl.col("chat").list.eval(pl.element().struct.field("content")).list.join(" ").str.to_lowercase()
-        .str.replace_all(r"\s+", " ").str.strip_chars().hash(seed).alias("norm"))
+        pl.col("chat")
+        .list.eval(pl.element().struct.field("content"))
+        .list.join(" ")
+        .str.to_lowercase()
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+        .hash(seed)
+        .alias("norm")
+    )
     data = data.sort("src", "id").unique("norm", keep="first", maintain_order=True).collect()
     available = {name: data.filter(pl.col("src_name") == name).height for name in files}
     total_weight = sum(weights.values())
@@ -83,11 +100,16 @@ def polars_pipeline(files: dict[str, list[str]], weights: dict[str, int], out: P
     has_malay = pl.col("chat").list.eval(pl.element().struct.field("content_ms").is_null()).list.any().not_()
     choose_ms = ((pl.col("id").hash(seed + 1) % 1000) < 500) & has_malay
     mixed = mixed.with_columns(
-        pl.when(choose_ms).then(pl.col("chat").list.eval(pl.struct(pl.element().struct.field("role"),
-                                                                    pl.element().struct.field("content_ms").alias("content"))))
+        pl.when(choose_ms)
+        .then(
+            pl.col("chat").list.eval(
+                pl.struct(pl.element().struct.field("role"), pl.element().struct.field("content_ms").alias("content"))
+            )
+        )
         .otherwise(pl.col("chat").list.eval(pl.struct(pl.element().struct.field("role"), pl.element().struct.field("content"))))
         .alias("chat"),
-        pl.when(choose_ms).then(pl.lit("ms")).otherwise(pl.lit("en")).alias("language"))
+        pl.when(choose_ms).then(pl.lit("ms")).otherwise(pl.lit("en")).alias("language"),
+    )
     mixed.drop("norm", "h").sort(pl.col("id").hash(seed + 2)).write_parquet(out)
     return mixed.height
 
@@ -104,7 +126,9 @@ def peak_mib():
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 """
 
-NEAR = PEAK + """
+NEAR = (
+    PEAK
+    + """
 import random, sys, time
 from types import SimpleNamespace
 import duckdb
@@ -135,9 +159,12 @@ seconds = time.perf_counter() - start
 print(seconds, state.plans[0].removed.get("near_dedupe", 0), peak_mib(),
       default_workers(n) if workers is None else workers)
 """
+)
 
 
-WORKER = PEAK + """
+WORKER = (
+    PEAK
+    + """
 import random, sys
 from mmdata.mix.near import signatures
 rng = random.Random(0)
@@ -147,6 +174,7 @@ for _ in range(3):
     signatures(texts, 64)
 print(peak_mib())
 """
+)
 
 
 def near(n: int) -> None:
@@ -157,17 +185,32 @@ def near(n: int) -> None:
     print(f"near-dedupe of {n:,} short texts (30 words each, 1 in 20 a one-word edit; MinHash 64 perms, LSH at 0.7):")
     runs = []
     # A worker's own peak, measured in a process doing just what a worker does.
-    worker_rss = float(subprocess.run([sys.executable, "-c", WORKER, "20000"], capture_output=True, text=True, check=True,
-                                      cwd=Path(__file__).resolve().parents[1]).stdout)
+    worker_rss = float(
+        subprocess.run(
+            [sys.executable, "-c", WORKER, "20000"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parents[1],
+        ).stdout
+    )
     for workers in ("0", "auto"):
-        out = subprocess.run([sys.executable, "-c", NEAR, str(n), workers], capture_output=True, text=True, check=True,
-                             cwd=Path(__file__).resolve().parents[1]).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", NEAR, str(n), workers],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parents[1],
+        ).stdout.split()
         seconds, removed, rss, used = float(out[0]), int(out[1]), float(out[2]), int(out[3])
         runs.append(seconds)
         total = rss + used * worker_rss
-        print(f"  {used} worker processes: {seconds:.1f} s = {n / seconds:,.0f} rows/s, {removed:,} near copies removed, "
-              f"peak RSS {rss:,.0f} MiB" + (f" + {used} x {worker_rss:,.0f} MiB per worker" if used else "")
-              + f" (target < 4 GiB: {total < 4096})")
+        print(
+            f"  {used} worker processes: {seconds:.1f} s = {n / seconds:,.0f} rows/s, {removed:,} near copies removed, "
+            f"peak RSS {rss:,.0f} MiB"
+            + (f" + {used} x {worker_rss:,.0f} MiB per worker" if used else "")
+            + f" (target < 4 GiB: {total < 4096})"
+        )
     print(f"  speed-up from the workers: {runs[0] / runs[1]:.2f}x")
 
 
@@ -193,8 +236,10 @@ def main(n: int, rounds: int = 5) -> None:
         ours, theirs = [], []
         for round_ in range(rounds + 1):
             spec = tmp / f"spec{round_}.yaml"
-            spec.write_text(f"name: mixed{round_}\nseed: 1\nlanguage: {{mix: {{ms: 0.5, en: 0.5}}}}\ndedupe: {{exact: [chat]}}\n"
-                            "sources:\n  - {dataset: a, weight: 5}\n  - {dataset: b, weight: 3}\n  - {dataset: c, weight: 2}\n")
+            spec.write_text(
+                f"name: mixed{round_}\nseed: 1\nlanguage: {{mix: {{ms: 0.5, en: 0.5}}}}\ndedupe: {{exact: [chat]}}\n"
+                "sources:\n  - {dataset: a, weight: 5}\n  - {dataset: b, weight: 3}\n  - {dataset: c, weight: 2}\n"
+            )
             phases = Phases()
             start = time.perf_counter()
             result = mix(spec, store, progress=phases)
@@ -205,12 +250,16 @@ def main(n: int, rounds: int = 5) -> None:
             if round_:
                 ours.append(mine)
                 theirs.append(polars_s)
-            print(f"  {f'round {round_}' if round_ else 'warm-up'}: mmdata mix {mine:.2f} s ({result.rows:,} rows) | "
-                  f"polars {polars_s:.2f} s ({rows:,} rows) | ratio {mine / polars_s:.2f}\n    mmdata's phases: {phases}")
+            print(
+                f"  {f'round {round_}' if round_ else 'warm-up'}: mmdata mix {mine:.2f} s ({result.rows:,} rows) | "
+                f"polars {polars_s:.2f} s ({rows:,} rows) | ratio {mine / polars_s:.2f}\n    mmdata's phases: {phases}"
+            )
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         ours_s, theirs_s = statistics.median(ours), statistics.median(theirs)
-        print(f"median: mmdata mix {ours_s:.2f} s (versioned + report) | polars by hand {theirs_s:.2f} s "
-              f"| ratio {ours_s / theirs_s:.2f} (target <= 1.5) | peak RSS of the process {rss:,.0f} MiB")
+        print(
+            f"median: mmdata mix {ours_s:.2f} s (versioned + report) | polars by hand {theirs_s:.2f} s "
+            f"| ratio {ours_s / theirs_s:.2f} (target <= 1.5) | peak RSS of the process {rss:,.0f} MiB"
+        )
 
 
 if __name__ == "__main__":

@@ -40,16 +40,23 @@ def run(store, items: int, latency: tuple[float, float], concurrency: int, seed:
     process.start()
     url = parent.recv()
     try:
-        result = synthesize("translate", ["chats"], into, store, endpoint=url, concurrency=concurrency, seed=seed,
-                            limit=items, checkpoint=0)
+        result = synthesize(
+            "translate", ["chats"], into, store, endpoint=url, concurrency=concurrency, seed=seed, limit=items, checkpoint=0
+        )
     finally:
         parent.send("stop")
         process.join()
     mean = sum(latency) / 2
     limit = concurrency / mean
     achieved = result.requests_sent / result.seconds if result.seconds else 0.0
-    return {"sent": result.requests_sent, "seconds": result.seconds, "achieved": achieved, "limit": limit,
-            "ratio": achieved / limit, "made": result.made}
+    return {
+        "sent": result.requests_sent,
+        "seconds": result.seconds,
+        "achieved": achieved,
+        "limit": limit,
+        "ratio": achieved / limit,
+        "made": result.made,
+    }
 
 
 def ideal_ratio(items: int, concurrency: int, latency: tuple[float, float], runs: int = 20) -> float:
@@ -80,23 +87,39 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         store = Store(tmp / "store")
-        rows = [{"kind": "text", "chat": [
-            {"role": "user", "content": f"Question number {i} about Malaysia?", "content_ms": f"Soalan nombor {i} tentang Malaysia?"},
-            {"role": "assistant", "content": f"This is the answer number {i} and it is about Malaysia."}]}
-            for i in range(max(args.items, args.long_items))]
+        rows = [
+            {
+                "kind": "text",
+                "chat": [
+                    {
+                        "role": "user",
+                        "content": f"Question number {i} about Malaysia?",
+                        "content_ms": f"Soalan nombor {i} tentang Malaysia?",
+                    },
+                    {"role": "assistant", "content": f"This is the answer number {i} and it is about Malaysia."},
+                ],
+            }
+            for i in range(max(args.items, args.long_items))
+        ]
         (tmp / "chats.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
         import_(tmp / "chats.jsonl", "chats", store)
-        runs = [("jittered 0.5-2.5 s", (0.5, 2.5), 64, args.items), ("jittered 0.5-2.5 s", (0.5, 2.5), 256, args.items),
-                ("fixed 0.2 s", (0.2, 0.2), 64, args.items), ("jittered 0.5-2.5 s", (0.5, 2.5), 256, args.long_items)]
+        runs = [
+            ("jittered 0.5-2.5 s", (0.5, 2.5), 64, args.items),
+            ("jittered 0.5-2.5 s", (0.5, 2.5), 256, args.items),
+            ("fixed 0.2 s", (0.2, 0.2), 64, args.items),
+            ("jittered 0.5-2.5 s", (0.5, 2.5), 256, args.long_items),
+        ]
         first = None
         for seed, (name, latency, concurrency, items) in enumerate(runs):
             figures = run(store, items, latency, concurrency, seed, f"out{seed}")
             first = first or (latency, concurrency, seed)
             ideal = ideal_ratio(items, concurrency, latency)
-            print(f"{name:20s} concurrency {concurrency:3d}, {items} items: {figures['sent']} requests in {figures['seconds']:.1f} s = "
-                  f"{figures['achieved']:.1f} req/s; limit {figures['limit']:.1f} req/s; ratio {figures['ratio']:.2f}"
-                  + ("  (target >= 0.9)" if latency[0] != latency[1] else "  (client overhead)")
-                  + f"; a perfect client: {ideal:.2f}, so ours reaches {figures['ratio'] / ideal:.2f} of that")
+            print(
+                f"{name:20s} concurrency {concurrency:3d}, {items} items: {figures['sent']} requests in {figures['seconds']:.1f} s = "
+                f"{figures['achieved']:.1f} req/s; limit {figures['limit']:.1f} req/s; ratio {figures['ratio']:.2f}"
+                + ("  (target >= 0.9)" if latency[0] != latency[1] else "  (client overhead)")
+                + f"; a perfect client: {ideal:.2f}, so ours reaches {figures['ratio'] / ideal:.2f} of that"
+            )
         again = run(store, args.items, first[0], first[1], first[2], "out0")
         print(f"resume: re-running the first finished run sent {again['sent']} requests (target 0)")
 

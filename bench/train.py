@@ -75,24 +75,31 @@ def accounting(samples: list[dict], label: str) -> None:
     rng.shuffle(order)  # the reference streamed shuffled shards
     real = [real_tokens(samples[i]) for i in order]
     ref = [reference_tokens(samples[i]) for i in order]
-    ref_positions = sum(len(b) * max(b) for b in (ref[i:i + BATCH] for i in range(0, len(ref), BATCH)))
+    ref_positions = sum(len(b) * max(b) for b in (ref[i : i + BATCH] for i in range(0, len(ref), BATCH)))
     bins, overlong = pack(real, MAX_LENGTH)
     ours_positions = len(bins) * MAX_LENGTH
     packed_real = sum(real[i] for b in bins for i in b)
     # the steps one at a time: what each fix saves on its own
     no_prefix = [r - DUMMY_PREFIX for r in ref]
-    no_prefix_positions = sum(len(b) * max(b) for b in (no_prefix[i:i + BATCH] for i in range(0, len(no_prefix), BATCH)))
-    padded_real_positions = sum(len(b) * max(b) for b in (real[i:i + BATCH] for i in range(0, len(real), BATCH)))
+    no_prefix_positions = sum(len(b) * max(b) for b in (no_prefix[i : i + BATCH] for i in range(0, len(no_prefix), BATCH)))
+    padded_real_positions = sum(len(b) * max(b) for b in (real[i : i + BATCH] for i in range(0, len(real), BATCH)))
     total_real = sum(real)
     print(f"\n## {label}: {len(samples):,} samples, {total_real:,} real tokens ({total_real / len(samples):,.0f} per sample)")
-    print(f"reference (padded batches of {BATCH}, 30 s audio, dummy prefix): {ref_positions:,} positions, "
-          f"real/computed {total_real / ref_positions:.3f}")
+    print(
+        f"reference (padded batches of {BATCH}, 30 s audio, dummy prefix): {ref_positions:,} positions, "
+        f"real/computed {total_real / ref_positions:.3f}"
+    )
     print(f"  without the dummy prefix:                {no_prefix_positions:,} positions")
     print(f"  + proportional audio (still padded):     {padded_real_positions:,} positions")
-    print(f"mmtrain (packed into {MAX_LENGTH}, proportional audio, no prefix): {ours_positions:,} positions in {len(bins):,} rows, "
-          f"real/computed {packed_real / ours_positions:.3f}" + (f", {len(overlong)} samples over {MAX_LENGTH} left out" if overlong else ""))
-    print(f"compute saved: the reference computes {ref_positions / ours_positions:.2f}x the positions mmtrain does "
-          f"({1 - ours_positions / ref_positions:.0%} less)")
+    print(
+        f"mmtrain (packed into {MAX_LENGTH}, proportional audio, no prefix): {ours_positions:,} positions in {len(bins):,} rows, "
+        f"real/computed {packed_real / ours_positions:.3f}"
+        + (f", {len(overlong)} samples over {MAX_LENGTH} left out" if overlong else "")
+    )
+    print(
+        f"compute saved: the reference computes {ref_positions / ours_positions:.2f}x the positions mmtrain does "
+        f"({1 - ours_positions / ref_positions:.0%} less)"
+    )
 
 
 def tiny_throughput(n: int) -> None:
@@ -115,16 +122,30 @@ def tiny_throughput(n: int) -> None:
         pairs = rng.randint(low, high)
         messages = []
         for p in range(pairs):
-            messages.append({"role": "user", "content": (media + " " if p == 0 and media else "") + "apa ini? " * rng.randint(2, 8)})
+            messages.append(
+                {"role": "user", "content": (media + " " if p == 0 and media else "") + "apa ini? " * rng.randint(2, 8)}
+            )
             messages.append({"role": "assistant", "content": "ini nasi lemak. " * max(1, int(rng.expovariate(1 / 12)))})
-        rows.append({"id": f"r{i}", "kind": kind, "language": "ms", "messages": messages,
-                     "images": ["media/red.png", "media/blue.png"][:images], "audios": ["media/three.wav", "media/long.ogg"][:audios]})
+        rows.append(
+            {
+                "id": f"r{i}",
+                "kind": kind,
+                "language": "ms",
+                "messages": messages,
+                "images": ["media/red.png", "media/blue.png"][:images],
+                "audios": ["media/three.wav", "media/long.ogg"][:audios],
+            }
+        )
     with tempfile.TemporaryDirectory() as tmp:
         folder = write_export(Path(tmp) / "export", rows)
         model, tokenizer, image_processor, feature_extractor = build_tiny_model()
         records = read_records(folder)
-        packed = PackedDataset(records, tokenizer, image_processor, feature_extractor, model.config.media_layout(), max_length=1024)
-        singles = PackedDataset(records, tokenizer, image_processor, feature_extractor, model.config.media_layout(), max_length=1024)
+        packed = PackedDataset(
+            records, tokenizer, image_processor, feature_extractor, model.config.media_layout(), max_length=1024
+        )
+        singles = PackedDataset(
+            records, tokenizer, image_processor, feature_extractor, model.config.media_layout(), max_length=1024
+        )
         singles.bins = [[i] for i in range(len(records))]  # one sample per row, as the reference fed them
         model.train()
         optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
@@ -153,9 +174,11 @@ def tiny_throughput(n: int) -> None:
         packed_tokens, packed_s = epoch(collate([packed[i]], tokenizer.pad_token_id) for i in range(len(packed)))
         padded_tokens, padded_s = epoch(padded_batches())
         print(f"\n## tiny model on the CPU ({n} samples, rows of 1,024, hidden 64, 2 layers)")
-        print(f"packed rows: {packed_tokens / packed_s:,.0f} real tokens/s ({len(packed)} rows, {packed_s:.1f} s) | "
-              f"right-padded batches of {BATCH}: {padded_tokens / padded_s:,.0f} real tokens/s ({padded_s:.1f} s) | "
-              f"ratio {(packed_tokens / packed_s) / (padded_tokens / padded_s):.2f}")
+        print(
+            f"packed rows: {packed_tokens / packed_s:,.0f} real tokens/s ({len(packed)} rows, {packed_s:.1f} s) | "
+            f"right-padded batches of {BATCH}: {padded_tokens / padded_s:,.0f} real tokens/s ({padded_s:.1f} s) | "
+            f"ratio {(packed_tokens / packed_s) / (padded_tokens / padded_s):.2f}"
+        )
 
 
 def main(n: int) -> None:

@@ -35,15 +35,42 @@ def build(shapes: str):
         return build_tiny_model()[0]
     attn = "flash_attention_2" if _has_flash() else "sdpa"
     tokenizer = build_tiny_tokenizer()
-    llm = transformers.AutoModelForCausalLM.from_config(transformers.Qwen2Config(
-        vocab_size=151936, hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
-        num_key_value_heads=2, max_position_embeddings=32768, tie_word_embeddings=True, rope_theta=1e6),
-        attn_implementation=attn, dtype=torch.bfloat16)
-    vision = SiglipVisionModel(SiglipVisionConfig(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
-                                                  num_attention_heads=12, image_size=384, patch_size=16,
-                                                  vision_use_head=False))
-    audio = WhisperEncoder(WhisperConfig(d_model=768, encoder_layers=12, encoder_attention_heads=12, encoder_ffn_dim=3072,
-                                         num_mel_bins=80, max_source_positions=1500))
+    llm = transformers.AutoModelForCausalLM.from_config(
+        transformers.Qwen2Config(
+            vocab_size=151936,
+            hidden_size=896,
+            intermediate_size=4864,
+            num_hidden_layers=24,
+            num_attention_heads=14,
+            num_key_value_heads=2,
+            max_position_embeddings=32768,
+            tie_word_embeddings=True,
+            rope_theta=1e6,
+        ),
+        attn_implementation=attn,
+        dtype=torch.bfloat16,
+    )
+    vision = SiglipVisionModel(
+        SiglipVisionConfig(
+            hidden_size=768,
+            intermediate_size=3072,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            image_size=384,
+            patch_size=16,
+            vision_use_head=False,
+        )
+    )
+    audio = WhisperEncoder(
+        WhisperConfig(
+            d_model=768,
+            encoder_layers=12,
+            encoder_attention_heads=12,
+            encoder_ffn_dim=3072,
+            num_mel_bins=80,
+            max_source_positions=1500,
+        )
+    )
     model, _ = MmForCausalLM.from_components(llm, vision.to(torch.bfloat16), audio.to(torch.bfloat16), tokenizer=tokenizer)
     return model
 
@@ -51,6 +78,7 @@ def build(shapes: str):
 def _has_flash() -> bool:
     try:
         import flash_attn  # noqa: F401
+
         return True
     except ImportError:
         return False
@@ -167,27 +195,33 @@ def main() -> None:
     llm = model.language_model
     n_params = sum(p.numel() for n, p in llm.named_parameters() if "embed" not in n)
     layers, hidden = llm.config.num_hidden_layers, llm.config.hidden_size
-    print(f"# stage-2 step on {name}, shapes {args.shapes}, LLM {n_params / 1e6:.0f} M non-embedding parameters, "
-          f"attention {llm.config._attn_implementation}, bf16={device == 'cuda'}")
+    print(
+        f"# stage-2 step on {name}, shapes {args.shapes}, LLM {n_params / 1e6:.0f} M non-embedding parameters, "
+        f"attention {llm.config._attn_implementation}, bf16={device == 'cuda'}"
+    )
 
     packed_batches = (batch_for(model, [pool[i] for i in b], True, False, False, device) for b in bins)
     seconds, real, positions = run(model, packed_batches, args.steps, device)
     ours = real / seconds
     # model FLOPs: 6 N per LLM token plus causal attention per sample, over the computed positions
-    attention = sum(6 * layers * hidden * lengths[i] ** 2 for b in bins[2:2 + args.steps] for i in b)
+    attention = sum(6 * layers * hidden * lengths[i] ** 2 for b in bins[2 : 2 + args.steps] for i in b)
     flops = (6 * n_params * positions + attention) / seconds
     peak = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in name), None)
     mfu = f", MFU {flops / (peak * 1e12):.1%} of {peak:.0f} TFLOPS" if peak else ""
-    print(f"mmtrain packed rows of {max_length}: {ours:,.0f} real tokens/s, {positions / seconds:,.0f} positions/s, "
-          f"{flops / 1e12:.1f} model TFLOPS{mfu}")
+    print(
+        f"mmtrain packed rows of {max_length}: {ours:,.0f} real tokens/s, {positions / seconds:,.0f} positions/s, "
+        f"{flops / 1e12:.1f} model TFLOPS{mfu}"
+    )
     order = list(range(len(pool)))
     random.Random(1).shuffle(order)
-    groups = [[pool[i] for i in order[j:j + args.batch]] for j in range(0, len(order), args.batch)]
+    groups = [[pool[i] for i in order[j : j + args.batch]] for j in range(0, len(order), args.batch)]
     padded_batches = (batch_for(model, g, False, True, True, device) for g in groups)
     seconds, real, positions = run(model, padded_batches, max(2, args.steps // 2), device)
     theirs = real / seconds
-    print(f"reference padded batches of {args.batch} (30 s audio, dummy prefix): {theirs:,.0f} real tokens/s, "
-          f"{positions / seconds:,.0f} positions/s | ratio {ours / theirs:.2f}")
+    print(
+        f"reference padded batches of {args.batch} (30 s audio, dummy prefix): {theirs:,.0f} real tokens/s, "
+        f"{positions / seconds:,.0f} positions/s | ratio {ours / theirs:.2f}"
+    )
     if device == "cuda":
         print(f"peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")
 

@@ -8,8 +8,8 @@ twentieth of 16-bit PCM. libsndfile (soundfile), PyAV, torchcodec and browsers a
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 

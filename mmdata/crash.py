@@ -19,9 +19,20 @@ BUG_MARKER = "this is a bug in"
 EXIT_BUG = 70  # EX_SOFTWARE (sysexits.h): distinct from 1 (user error) and 2 (usage)
 
 # module -> distribution
-_PACKAGES = {"mmdata": "mmdata", "duckdb": "duckdb", "pyarrow": "pyarrow", "numpy": "numpy", "typer": "typer",
-             "yaml": "PyYAML", "av": "av", "soundfile": "soundfile", "PIL": "pillow", "torch": "torch",
-             "transformers": "transformers", "datasets": "datasets"}
+_PACKAGES = {
+    "mmdata": "mmdata",
+    "duckdb": "duckdb",
+    "pyarrow": "pyarrow",
+    "numpy": "numpy",
+    "typer": "typer",
+    "yaml": "PyYAML",
+    "av": "av",
+    "soundfile": "soundfile",
+    "PIL": "pillow",
+    "torch": "torch",
+    "transformers": "transformers",
+    "datasets": "datasets",
+}
 
 
 def crash_dir() -> Path:
@@ -72,15 +83,18 @@ def _versions() -> list[str]:
 def write_report(exc: BaseException, program: str = "mmdata", argv: list[str] | None = None) -> Path | None:
     """Write the traceback, command line and versions to a new file; its path, or None if nothing could be written."""
     argv = list(sys.argv if argv is None else argv)
-    text = "\n".join([
-        f"{program} crash report, {time.strftime('%Y-%m-%d %H:%M:%S %z')}",
-        f"command: {' '.join(_redacted_argv(argv))}",
-        f"working folder: {os.getcwd()}",
-        f"python {sys.version.split()[0]} on {platform.platform()}",
-        "versions:", *_versions(),
-        "",
-        "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-    ])
+    text = "\n".join(
+        [
+            f"{program} crash report, {time.strftime('%Y-%m-%d %H:%M:%S %z')}",
+            f"command: {' '.join(_redacted_argv(argv))}",
+            f"working folder: {os.getcwd()}",
+            f"python {sys.version.split()[0]} on {platform.platform()}",
+            "versions:",
+            *_versions(),
+            "",
+            "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        ]
+    )
     name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
     for folder in (crash_dir(), Path(tempfile.gettempdir())):
         try:

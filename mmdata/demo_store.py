@@ -29,9 +29,12 @@ def _import_step(store: Store, source: str, into: str, what: str, replace: bool 
     from mmdata.importing import import_
 
     result = import_(SAMPLES / source, into=into, store=store, replace=replace)
-    return DemoStep(f"Import {what}", f"mmdata import {source} --into {into}" + (" --replace" if replace else ""),
-                    f"{result.message} (detected format: {result.format})",
-                    [{k: v for k, v in s.items() if k != "file"} for s in result.reject_samples] or None)
+    return DemoStep(
+        f"Import {what}",
+        f"mmdata import {source} --into {into}" + (" --replace" if replace else ""),
+        f"{result.message} (detected format: {result.format})",
+        [{k: v for k, v in s.items() if k != "file"} for s in result.reject_samples] or None,
+    )
 
 
 def _crawl_step(store: Store) -> DemoStep:
@@ -40,12 +43,16 @@ def _crawl_step(store: Store) -> DemoStep:
     command = "mmdata crawl file:///.../azan-tone.wav ... --into crawled   (or YouTube URLs, playlists, ytsearch10:...)"
     try:
         from mmdata.crawl import crawl
+
         result = crawl(urls, into="crawled", store=store)
     except ImportError:
         return DemoStep("Crawl audio with yt-dlp", command, "skipped: needs the crawl extra (pip install 'mmdata[crawl]')")
-    return DemoStep("Crawl audio with yt-dlp", command,
-                    f"{result.message}. Stored as 16 kHz mono Opus with provenance; transcribe them with "
-                    "`mmdata transcribe crawled --into crawled_tx` (downloads a Whisper model; see docs/crawl.md).")
+    return DemoStep(
+        "Crawl audio with yt-dlp",
+        command,
+        f"{result.message}. Stored as 16 kHz mono Opus with provenance; transcribe them with "
+        "`mmdata transcribe crawled --into crawled_tx` (downloads a Whisper model; see docs/crawl.md).",
+    )
 
 
 def _synth_step(store: Store) -> DemoStep:
@@ -53,13 +60,16 @@ def _synth_step(store: Store) -> DemoStep:
     command = "mmdata synthesize --type multi-image --from images --into multi_image --dry-run"
     try:
         from mmdata.synth import synthesize
+
         result = synthesize("multi-image", sources=["images"], into="multi_image", store=store, dry_run=True)
     except ImportError:
         return DemoStep("Plan a synthesis run", command, "skipped: needs the synth extra (pip install 'mmdata[synth]')")
     first = result.prompts[0]["messages"][0]["content"]
-    return DemoStep("Plan a synthesis run (dry run: nothing sent)", command,
-                    f"{result.message}. First prompt:\n{first}\nWith a server: add --endpoint URL --model NAME "
-                    "(docs/synthesize.md).")
+    return DemoStep(
+        "Plan a synthesis run (dry run: nothing sent)",
+        command,
+        f"{result.message}. First prompt:\n{first}\nWith a server: add --endpoint URL --model NAME (docs/synthesize.md).",
+    )
 
 
 def _mix_step(store: Store) -> DemoStep:
@@ -67,12 +77,18 @@ def _mix_step(store: Store) -> DemoStep:
     from mmdata.records import specs_dir
 
     result = mix(specs_dir() / "mixes" / "demo.yaml", store=store)
-    rows = [{"source": r["value"], "rows": r["rows"], "share": r["share"], "planned_share": r.get("planned_share")}
-            for r in result.report["by_source"]]
+    rows = [
+        {"source": r["value"], "rows": r["rows"], "share": r["share"], "planned_share": r.get("planned_share")}
+        for r in result.report["by_source"]
+    ]
     languages = ", ".join(f"{r['value']} {r['share']:.0%}" for r in result.report["by_language"])
     splits = ", ".join(f"{r['value']} {r['rows']}" for r in result.report["by_split"])
-    return DemoStep("Mix datasets by a reviewed spec", "mmdata mix --spec specs/mixes/demo.yaml",
-                    f"{result.message}; languages: {languages}; split: {splits}", rows)
+    return DemoStep(
+        "Mix datasets by a reviewed spec",
+        "mmdata mix --spec specs/mixes/demo.yaml",
+        f"{result.message}; languages: {languages}; split: {splits}",
+        rows,
+    )
 
 
 def demo(store: Store | str | None = None) -> Iterator[DemoStep]:
@@ -94,26 +110,49 @@ def demo(store: Store | str | None = None) -> Iterator[DemoStep]:
     yield _crawl_step(store)
 
     report = validate(SAMPLES / "relationships.jsonl", store=store)
-    yield DemoStep("Validate a file before importing it", "mmdata validate relationships.jsonl",
-                   f"{report.checked} records, {report.invalid} invalid: exit code {0 if report.ok else 1}", report.samples)
+    yield DemoStep(
+        "Validate a file before importing it",
+        "mmdata validate relationships.jsonl",
+        f"{report.checked} records, {report.invalid} invalid: exit code {0 if report.ok else 1}",
+        report.samples,
+    )
     report = validate("audio_chat", store=store)
-    yield DemoStep("Validate a stored dataset", "mmdata validate audio_chat",
-                   f"{report.checked} records, {'clean' if report.ok else f'{report.invalid} invalid'}")
+    yield DemoStep(
+        "Validate a stored dataset",
+        "mmdata validate audio_chat",
+        f"{report.checked} records, {'clean' if report.ok else f'{report.invalid} invalid'}",
+    )
 
     yield _synth_step(store)
     yield DemoStep("Datasets in the store", "mmdata ls", rows=ls(store=store))
-    union = " UNION ALL ".join(f"SELECT kind, len(chat) AS turns FROM {n}" for n in ("audio_chat", "relations", "llava_chat", "sharegpt_chat"))
+    union = " UNION ALL ".join(
+        f"SELECT kind, len(chat) AS turns FROM {n}" for n in ("audio_chat", "relations", "llava_chat", "sharegpt_chat")
+    )
     for title, sql in [
-        ("Query: conversations by kind", f"SELECT kind, count(*) AS records, sum(turns) AS turns FROM ({union}) GROUP BY kind ORDER BY kind"),
-        ("Query: turns by role, with Malay fill", "SELECT t.role, count(*) AS turns, count(t.content_ms) AS with_malay "
-                                                  "FROM (SELECT unnest(chat) AS t FROM audio_chat) GROUP BY t.role ORDER BY t.role"),
-        ("Query: every conversation that uses one image", "SELECT r.kind, r.chat[1].content AS first_turn FROM relations r "
-                                                           "JOIN images i ON list_contains(r.images, i.media_id) WHERE i.title = 'Teh tarik'"),
+        (
+            "Query: conversations by kind",
+            f"SELECT kind, count(*) AS records, sum(turns) AS turns FROM ({union}) GROUP BY kind ORDER BY kind",
+        ),
+        (
+            "Query: turns by role, with Malay fill",
+            "SELECT t.role, count(*) AS turns, count(t.content_ms) AS with_malay "
+            "FROM (SELECT unnest(chat) AS t FROM audio_chat) GROUP BY t.role ORDER BY t.role",
+        ),
+        (
+            "Query: every conversation that uses one image",
+            "SELECT r.kind, r.chat[1].content AS first_turn FROM relations r "
+            "JOIN images i ON list_contains(r.images, i.media_id) WHERE i.title = 'Teh tarik'",
+        ),
     ]:
         yield DemoStep(title, f'mmdata query "{sql}"', rows=query(sql, store=store).table.to_pylist())
 
-    yield _import_step(store, "audio_instructions_fix.jsonl", "audio_chat",
-                       "a corrected file in place of the first (fixes a translation, edits an answer)", replace=True)
+    yield _import_step(
+        store,
+        "audio_instructions_fix.jsonl",
+        "audio_chat",
+        "a corrected file in place of the first (fixes a translation, edits an answer)",
+        replace=True,
+    )
     changes = diff("audio_chat@1", "audio_chat@2", store=store)
     yield DemoStep("What changed between two versions", "mmdata diff audio_chat@1 audio_chat@2", rows=[changes["counts"]])
     tag("audio_chat@2", name="stable", store=store)
@@ -134,4 +173,3 @@ def demo(store: Store | str | None = None) -> Iterator[DemoStep]:
             yield DemoStep(f"Export as {format}", command, f"skipped: {exc}")
             continue
         yield DemoStep(f"Export as {format}", command, f"{result['records']} records -> {out}")
-

@@ -1,4 +1,4 @@
-"""The one error family. Only ``cli.py`` turns these into a red line and an exit code."""
+"""The one error family. Only the CLI (``mmdata.cli``) turns these into a red line and an exit code."""
 
 
 class MmdataError(Exception):

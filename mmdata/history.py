@@ -49,9 +49,12 @@ def diff(a: str, b: str, store: Store | str | None = None, limit: int = 3) -> di
             "removed": [before[i] for i in removed_ids],
             "changed": [{"before": before[o], "after": after[n]} for o, n in changed_ids],
         }
-    return {"a": str(old), "b": str(new),
-            "counts": {"added": added, "removed": removed, "changed": changed, "unchanged": unchanged},
-            "samples": samples}
+    return {
+        "a": str(old),
+        "b": str(new),
+        "counts": {"added": added, "removed": removed, "changed": changed, "unchanged": unchanged},
+        "samples": samples,
+    }
 
 
 def tag(ref: str, name: str, store: Store | str | None = None, wait: float | None = None) -> dict:

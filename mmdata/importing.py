@@ -50,8 +50,14 @@ class ImportResult:
 
 
 def _input_hashes(files: list[Path], root: Path) -> list[dict]:
-    return [{"path": str(p.relative_to(root)) if p.is_relative_to(root) else str(p), "sha256": sha256_file(p),
-             "bytes": p.stat().st_size} for p in files]
+    return [
+        {
+            "path": str(p.relative_to(root)) if p.is_relative_to(root) else str(p),
+            "sha256": sha256_file(p),
+            "bytes": p.stat().st_size,
+        }
+        for p in files
+    ]
 
 
 def _already_imported(store: Store, dataset: str, inputs: list[dict]) -> int | None:
@@ -113,8 +119,16 @@ def import_(
 
     def reject(item, problems: list[Violation]) -> None:
         raw = item.raw if isinstance(item.raw, str) else json.dumps(item.raw, ensure_ascii=False, default=str)
-        found = [{"file": str(src.path / item.file if item.file else src.path), "line": item.line, "field_path": problem.path,
-                  "rule": problem.rule, "message": problem.message} for problem in problems]
+        found = [
+            {
+                "file": str(src.path / item.file if item.file else src.path),
+                "line": item.line,
+                "field_path": problem.path,
+                "rule": problem.rule,
+                "message": problem.message,
+            }
+            for problem in problems
+        ]
         tally.add(*found)
         for problem in found:
             journal.rejects.add({**problem, "record": raw[:4000]})
@@ -142,28 +156,50 @@ def import_(
     if held:
         journal.remove()
         reasons = tally.most_common(3) or "the input has no records"
-        raise InputError(f"refusing to replace {into} ({held} records) with nothing: all {result.read} "
-                         f"records read were rejected ({reasons}); check it with mmdata validate {source}, "
-                         "or pass --allow-empty to empty the dataset")
+        raise InputError(
+            f"refusing to replace {into} ({held} records) with nothing: all {result.read} "
+            f"records read were rejected ({reasons}); check it with mmdata validate {source}, "
+            "or pass --allow-empty to empty the dataset"
+        )
 
     lineage = Lineage(
         command="import",
-        arguments={"source": str(source), "format": src.format, "media_root": str(media_root) if media_root else None,
-                   "replace": replace, "allow_empty": allow_empty},
+        arguments={
+            "source": str(source),
+            "format": src.format,
+            "media_root": str(media_root) if media_root else None,
+            "replace": replace,
+            "allow_empty": allow_empty,
+        },
         inputs=inputs,
     )
-    committed = commit_staged(store, into, src.record_kind, staged, lineage, journal.run_id,
-                              counts={"read": result.read, "rejected": result.rejected}, replace=replace, wait=wait,
-                              progress=progress)
+    committed = commit_staged(
+        store,
+        into,
+        src.record_kind,
+        staged,
+        lineage,
+        journal.run_id,
+        counts={"read": result.read, "rejected": result.rejected},
+        replace=replace,
+        wait=wait,
+        progress=progress,
+    )
     journal.remove()
     result.version = committed.version
     result.added, result.changed, result.removed, result.unchanged = (
-        committed.added, committed.changed, committed.removed, committed.unchanged)
+        committed.added,
+        committed.changed,
+        committed.removed,
+        committed.unchanged,
+    )
     result.duplicates = result.read - result.rejected - committed.staged
     if result.version is None:
         result.message = f"nothing new in {src.path} for {into}: {result.skipped} skipped, {result.rejected} rejected"
     else:
-        result.message = f"{into}@{result.version}: {result.imported} imported, {result.rejected} rejected, {result.skipped} skipped"
+        result.message = (
+            f"{into}@{result.version}: {result.imported} imported, {result.rejected} rejected, {result.skipped} skipped"
+        )
         if result.removed:
             result.message += f", {result.removed} removed"
     return result

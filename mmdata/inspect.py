@@ -22,9 +22,17 @@ def ls(store: Store | str | None = None) -> list[dict]:
         out = []
         for name, version in sorted(newest.items()):
             (records,) = con.execute(f'SELECT count(*) FROM lake."{name}"').fetchone()
-            out.append({"dataset": name, "version": version["version"], "record_kind": version["record_kind"],
-                        "records": records, "tags": tags[name], "updated": str(version["created_at"])[:19],
-                        "command": version["command"]})
+            out.append(
+                {
+                    "dataset": name,
+                    "version": version["version"],
+                    "record_kind": version["record_kind"],
+                    "records": records,
+                    "tags": tags[name],
+                    "updated": str(version["created_at"])[:19],
+                    "command": version["command"],
+                }
+            )
         return out
 
 
@@ -46,19 +54,37 @@ def show(ref: str, store: Store | str | None = None, limit: int = 3) -> dict:
         lineage = next(v for v in list_versions(con, version.dataset) if v["version"] == version.version)
         columns = fetch_dicts(con, f"DESCRIBE SELECT * FROM {version.relation}")
         (records,) = con.execute(f"SELECT count(*) FROM {version.relation}").fetchone()
-        sample = [from_row(version.record_kind, row) for row in fetch_dicts(con, f"SELECT * FROM {version.relation} LIMIT {int(limit)}")]
-        rejects = fetch_dicts(con, "SELECT rule, count(*) AS n FROM lake._rejects WHERE dataset = ? AND version = ? GROUP BY rule ORDER BY n DESC",
-                        [version.dataset, version.version])
-        reject_samples = fetch_dicts(con, "SELECT file, line, field_path, rule, message FROM lake._rejects "
-                                    "WHERE dataset = ? AND version = ? ORDER BY file, line LIMIT ?",
-                               [version.dataset, version.version, int(limit)])
+        sample = [
+            from_row(version.record_kind, row) for row in fetch_dicts(con, f"SELECT * FROM {version.relation} LIMIT {int(limit)}")
+        ]
+        rejects = fetch_dicts(
+            con,
+            "SELECT rule, count(*) AS n FROM lake._rejects WHERE dataset = ? AND version = ? GROUP BY rule ORDER BY n DESC",
+            [version.dataset, version.version],
+        )
+        reject_samples = fetch_dicts(
+            con,
+            "SELECT file, line, field_path, rule, message FROM lake._rejects "
+            "WHERE dataset = ? AND version = ? ORDER BY file, line LIMIT ?",
+            [version.dataset, version.version, int(limit)],
+        )
     return {
-        "version": str(version), "record_kind": version.record_kind, "records": records,
-        "created_at": str(lineage["created_at"])[:19], "command": lineage["command"], "arguments": lineage["arguments"],
-        "parents": lineage["parents"], "inputs": lineage["inputs"], "counts": lineage["counts"], "tags": lineage["tags"],
-        "tool_version": lineage["tool_version"], "snapshot": version.snapshot,
+        "version": str(version),
+        "record_kind": version.record_kind,
+        "records": records,
+        "created_at": str(lineage["created_at"])[:19],
+        "command": lineage["command"],
+        "arguments": lineage["arguments"],
+        "parents": lineage["parents"],
+        "inputs": lineage["inputs"],
+        "counts": lineage["counts"],
+        "tags": lineage["tags"],
+        "tool_version": lineage["tool_version"],
+        "snapshot": version.snapshot,
         "columns": {c["column_name"]: c["column_type"] for c in columns},
-        "sample": sample, "rejects": {r["rule"]: r["n"] for r in rejects}, "reject_samples": reject_samples,
+        "sample": sample,
+        "rejects": {r["rule"]: r["n"] for r in rejects},
+        "reject_samples": reject_samples,
     }
 
 
@@ -97,20 +123,32 @@ def stats(ref: str, store: Store | str | None = None) -> dict:
         rel = version.relation
         if version.record_kind == "conversation":
             out = fetch_dicts(con, _CONVERSATION_STATS.format(rel=rel))[0]
-            out["kinds"] = {r["kind"]: r["n"] for r in fetch_dicts(con, f"SELECT kind, count(*) AS n FROM {rel} GROUP BY kind ORDER BY n DESC")}
+            out["kinds"] = {
+                r["kind"]: r["n"]
+                for r in fetch_dicts(con, f"SELECT kind, count(*) AS n FROM {rel} GROUP BY kind ORDER BY n DESC")
+            }
             lineage = next(v for v in list_versions(con, version.dataset) if v["version"] == version.version)
             if lineage["command"] == "mix":  # a mixture: its report, from its rows, against the plan it kept
                 from mmdata.mix.report import mixture_report
 
                 out["mixture"] = mixture_report(con, rel, (lineage["counts"] or {}).get("plan"))
         elif version.record_kind == "transcript":
-            out = fetch_dicts(con, f"""SELECT count(*) AS records, round(sum("end" - start) / 3600, 3) AS hours,
+            out = fetch_dicts(
+                con,
+                f"""SELECT count(*) AS records, round(sum("end" - start) / 3600, 3) AS hours,
                                  count(text_ms) AS with_text_ms, count(text_en) AS with_text_en,
                                  round(avg(avg_logprob), 3) AS avg_logprob_mean,
-                                 count(*) FILTER (WHERE repeated_ngram) AS repeated_ngram FROM {rel}""")[0]
+                                 count(*) FILTER (WHERE repeated_ngram) AS repeated_ngram FROM {rel}""",
+            )[0]
         else:
-            extra = ("round(sum(duration) / 3600, 3) AS hours, round(avg(duration), 2) AS duration_mean"
-                     if version.record_kind == "audio" else "round(avg(width), 1) AS width_mean, round(avg(height), 1) AS height_mean")
+            extra = (
+                "round(sum(duration) / 3600, 3) AS hours, round(avg(duration), 2) AS duration_mean"
+                if version.record_kind == "audio"
+                else "round(avg(width), 1) AS width_mean, round(avg(height), 1) AS height_mean"
+            )
             out = fetch_dicts(con, _MEDIA_STATS.format(rel=rel, extra=extra))[0]
-    return {"version": str(version), "record_kind": version.record_kind,
-            **{k: (float(v) if hasattr(v, "as_tuple") else v) for k, v in out.items()}}
+    return {
+        "version": str(version),
+        "record_kind": version.record_kind,
+        **{k: (float(v) if hasattr(v, "as_tuple") else v) for k, v in out.items()},
+    }

@@ -65,8 +65,18 @@ class Job:
     ``run`` or ``run_async`` with the worker, then ``commit()`` once more at the end.
     """
 
-    def __init__(self, store: Store, command: str, dataset: str, record_kind: str, *, shard: str | None = None,
-                 checkpoint: int = 0, wait: float | None = None, marker: str = "done.txt"):
+    def __init__(
+        self,
+        store: Store,
+        command: str,
+        dataset: str,
+        record_kind: str,
+        *,
+        shard: str | None = None,
+        checkpoint: int = 0,
+        wait: float | None = None,
+        marker: str = "done.txt",
+    ):
         check_name(dataset)
         self.store, self.command, self.dataset, self.record_kind = store, command, dataset, record_kind
         self.shard = parse_shard(shard)
@@ -97,8 +107,9 @@ class Job:
 
     def fail(self, failed: Failed) -> None:
         """Record a failure (an item's, or one that happened before there were items: a listing)."""
-        self.journal.fail(failed.file, failed.reason, failed.message, failed.record, field_path=failed.field_path,
-                          line=failed.line)
+        self.journal.fail(
+            failed.file, failed.reason, failed.message, failed.record, field_path=failed.field_path, line=failed.line
+        )
         self.failures.add({"rule": failed.reason})
 
     def settle(self, key: str, outcome: Outcome) -> bool:
@@ -119,13 +130,17 @@ class Job:
 
     def commit(self) -> int | None:
         """Commit everything journaled so far (idempotent); the latest version this run made."""
-        committed = self.journal.commit(self.store, self.dataset, self.record_kind, self._lineage, self._counts(),
-                                        self.wait)
+        committed = self.journal.commit(self.store, self.dataset, self.record_kind, self._lineage, self._counts(), self.wait)
         self.version = committed.version or self.version
         return self.version
 
-    def run(self, items: list[Item], key: Callable[[Item], str], work: Callable[[Item], Outcome],
-            report: Callable[[Item, Outcome], None] | None = None) -> None:
+    def run(
+        self,
+        items: list[Item],
+        key: Callable[[Item], str],
+        work: Callable[[Item], Outcome],
+        report: Callable[[Item, Outcome], None] | None = None,
+    ) -> None:
         """Work through ``items`` in order; ``report`` is told of each outcome (progress)."""
         for item in items:
             outcome = work(item)
@@ -135,8 +150,14 @@ class Job:
             if due:
                 self.commit()
 
-    async def run_async(self, items: list[Item], key: Callable[[Item], str], work: Callable[[Item], Awaitable[Outcome]],
-                        concurrency: int, report: Callable[[Item, Outcome], None] | None = None) -> None:
+    async def run_async(
+        self,
+        items: list[Item],
+        key: Callable[[Item], str],
+        work: Callable[[Item], Awaitable[Outcome]],
+        concurrency: int,
+        report: Callable[[Item, Outcome], None] | None = None,
+    ) -> None:
         """``run`` with ``concurrency`` workers and no batch barriers: each takes the next item the
         moment it is free, so one slow item holds only its own slot. An exception from ``work``
         stops every worker and comes out here; what was settled stays journaled."""
@@ -161,4 +182,3 @@ class Job:
     def summary(self, text: str) -> str:
         """The job's closing message: ``text`` and the version it made, if any."""
         return text + (f" -> {self.dataset}@{self.version}" if self.version else "")
-

@@ -34,23 +34,79 @@ _BATCH_ROWS = 122_880  # one DuckDB row group: the Parquet written keeps DuckDB'
 # Table functions a query may call: they read. Anything else (checkpoint, enable_logging,
 # enable_profiling, query, sqlite_attach, ducklake_expire_snapshots, ...) may write or run SQL
 # given as a string, where this check cannot see it.
-_READING_TABLE_FUNCTIONS = frozenset({
-    "range", "generate_series", "unnest", "repeat", "repeat_row", "histogram", "histogram_values", "summary",
-    "read_parquet", "parquet_scan", "parquet_metadata", "parquet_schema", "parquet_file_metadata",
-    "parquet_kv_metadata", "parquet_full_metadata", "parquet_bloom_probe",
-    "read_csv", "read_csv_auto", "sniff_csv", "read_json", "read_json_auto", "read_json_objects",
-    "read_json_objects_auto", "read_ndjson", "read_ndjson_auto", "read_ndjson_objects", "read_text", "read_blob",
-    "glob", "json_each", "json_tree", "icu_calendar_names", "pg_timezone_names",
-    "duckdb_columns", "duckdb_constraints", "duckdb_databases", "duckdb_dependencies", "duckdb_extensions",
-    "duckdb_functions", "duckdb_indexes", "duckdb_keywords", "duckdb_memory", "duckdb_optimizers",
-    "duckdb_schemas", "duckdb_sequences", "duckdb_settings", "duckdb_tables", "duckdb_types", "duckdb_views",
-    "duckdb_variables", "duckdb_temporary_files",
-    "pragma_version", "pragma_platform", "pragma_table_info", "pragma_show", "pragma_database_size",
-    "pragma_collations", "pragma_storage_info", "pragma_metadata_info",
-    "ducklake_snapshots", "ducklake_current_snapshot", "ducklake_last_committed_snapshot", "ducklake_table_info",
-    "ducklake_list_files", "ducklake_table_changes", "ducklake_table_insertions", "ducklake_table_deletions",
-    "ducklake_options", "ducklake_settings",
-})
+_READING_TABLE_FUNCTIONS = frozenset(
+    {
+        "range",
+        "generate_series",
+        "unnest",
+        "repeat",
+        "repeat_row",
+        "histogram",
+        "histogram_values",
+        "summary",
+        "read_parquet",
+        "parquet_scan",
+        "parquet_metadata",
+        "parquet_schema",
+        "parquet_file_metadata",
+        "parquet_kv_metadata",
+        "parquet_full_metadata",
+        "parquet_bloom_probe",
+        "read_csv",
+        "read_csv_auto",
+        "sniff_csv",
+        "read_json",
+        "read_json_auto",
+        "read_json_objects",
+        "read_json_objects_auto",
+        "read_ndjson",
+        "read_ndjson_auto",
+        "read_ndjson_objects",
+        "read_text",
+        "read_blob",
+        "glob",
+        "json_each",
+        "json_tree",
+        "icu_calendar_names",
+        "pg_timezone_names",
+        "duckdb_columns",
+        "duckdb_constraints",
+        "duckdb_databases",
+        "duckdb_dependencies",
+        "duckdb_extensions",
+        "duckdb_functions",
+        "duckdb_indexes",
+        "duckdb_keywords",
+        "duckdb_memory",
+        "duckdb_optimizers",
+        "duckdb_schemas",
+        "duckdb_sequences",
+        "duckdb_settings",
+        "duckdb_tables",
+        "duckdb_types",
+        "duckdb_views",
+        "duckdb_variables",
+        "duckdb_temporary_files",
+        "pragma_version",
+        "pragma_platform",
+        "pragma_table_info",
+        "pragma_show",
+        "pragma_database_size",
+        "pragma_collations",
+        "pragma_storage_info",
+        "pragma_metadata_info",
+        "ducklake_snapshots",
+        "ducklake_current_snapshot",
+        "ducklake_last_committed_snapshot",
+        "ducklake_table_info",
+        "ducklake_list_files",
+        "ducklake_table_changes",
+        "ducklake_table_insertions",
+        "ducklake_table_deletions",
+        "ducklake_options",
+        "ducklake_settings",
+    }
+)
 # Scalar functions with an effect beyond their value.
 _EFFECT_FUNCTIONS = frozenset({"write_log"})
 
@@ -71,7 +127,7 @@ def _one_statement(sql: str):
     # DuckDB's parser reads the files IMPORT DATABASE names (schema.sql, load.sql) while parsing
     starts = [offset for offset, _ in duckdb.tokenize(sql)]
     firsts = [0] + [i + 1 for i, offset in enumerate(starts) if sql[offset] == ";"]
-    if any(i < len(starts) and re.match(r"(?i)import\b", sql[starts[i]:]) for i in firsts):
+    if any(i < len(starts) and re.match(r"(?i)import\b", sql[starts[i] :]) for i in firsts):
         raise _refuse("IMPORT")
     try:
         statements = duckdb.extract_statements(sql)
@@ -90,7 +146,7 @@ def _explained(sql: str) -> str:
     starts = [offset for offset, _ in duckdb.tokenize(sql)]
 
     def word(i: int) -> str:
-        match = re.match(r"\w+", sql[starts[i]:])
+        match = re.match(r"\w+", sql[starts[i] :])
         return match.group(0).upper() if match else sql[starts[i]]
 
     i = 1
@@ -104,7 +160,7 @@ def _explained(sql: str) -> str:
                 break
         if j + 1 < len(starts):  # else "EXPLAIN (SELECT 1)": the parenthesis was the statement
             i = j + 1
-    return sql[starts[i]:] if i < len(starts) else ""
+    return sql[starts[i] :] if i < len(starts) else ""
 
 
 def _functions(node, found: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
@@ -180,9 +236,27 @@ def _check_out(out: str | Path, store: Store) -> Path:
 
 # Types pyarrow's CSV writer takes as they are; others (lists, structs, maps, blobs, ...) are cast
 # to DuckDB's text form, which is what COPY ... (FORMAT csv) writes too.
-_CSV_PLAIN = {"boolean", "tinyint", "smallint", "integer", "bigint", "utinyint", "usmallint", "uinteger",
-              "ubigint", "float", "double", "decimal", "varchar", "date", "timestamp", "timestamp with time zone",
-              "timestamp_s", "timestamp_ms", "timestamp_ns"}
+_CSV_PLAIN = {
+    "boolean",
+    "tinyint",
+    "smallint",
+    "integer",
+    "bigint",
+    "utinyint",
+    "usmallint",
+    "uinteger",
+    "ubigint",
+    "float",
+    "double",
+    "decimal",
+    "varchar",
+    "date",
+    "timestamp",
+    "timestamp with time zone",
+    "timestamp_s",
+    "timestamp_ms",
+    "timestamp_ns",
+}
 
 
 def _quoted(name: str) -> str:
@@ -198,8 +272,12 @@ def _write(rel: duckdb.DuckDBPyRelation, out: Path) -> QueryResult:
     columns = list(rel.columns)
     suffix = out.suffix.lower()
     if suffix == ".csv":
-        rel = rel.project(", ".join(_quoted(c) if t.id in _CSV_PLAIN else f"CAST({_quoted(c)} AS VARCHAR) AS {_quoted(c)}"
-                                    for c, t in zip(columns, rel.types)))
+        rel = rel.project(
+            ", ".join(
+                _quoted(c) if t.id in _CSV_PLAIN else f"CAST({_quoted(c)} AS VARCHAR) AS {_quoted(c)}"
+                for c, t in zip(columns, rel.types)
+            )
+        )
     elif suffix != ".parquet":  # JSON lines: DuckDB renders each row, as its COPY ... (FORMAT json) does
         rel = rel.set_alias("mmdata_row").project('to_json("mmdata_row")')
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, ProgressColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -44,8 +53,12 @@ def _cell(value) -> str:
 def problems(rows: list[dict], total: int) -> None:
     """Rejected records as ``file:line: field: [rule] message`` lines, the way compilers report."""
     for row in rows:
-        console.print(Text(f"{row['file']}:{row['line']}: {row['field_path']}: ", style="bold")
-                      + Text(f"[{row['rule']}] ", style="red") + Text(row["message"]), soft_wrap=True)
+        console.print(
+            Text(f"{row['file']}:{row['line']}: {row['field_path']}: ", style="bold")
+            + Text(f"[{row['rule']}] ", style="red")
+            + Text(row["message"]),
+            soft_wrap=True,
+        )
     if total > len(rows):
         console.print(f"... and {total - len(rows)} more (mmdata show NAME, or query the _rejects table)", style="dim")
 
@@ -74,9 +87,18 @@ def progress_bar(enabled: bool = True) -> Iterator:
     if not enabled or not errors.is_terminal:  # no bars in logs and pipes
         yield lambda task, done, total=None, note=None: None
         return
-    bars = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TimeRemainingColumn(), _AudioRate(), TextColumn("{task.fields[note]}"),
-                    console=errors, transient=True)
+    bars = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        _AudioRate(),
+        TextColumn("{task.fields[note]}"),
+        console=errors,
+        transient=True,
+    )
     tasks: dict[str, int] = {}
 
     def update(task: str, done: int, total: int | None = None, note: str | None = None) -> None:

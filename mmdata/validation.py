@@ -44,8 +44,13 @@ def _stored_items(store: Store, ref_text: str):
                 yield Item(number, row["id"], record=from_row(ref.record_kind, row), file=str(ref))
 
 
-def validate(target: str | Path, store: Store | str | None = None, format: str | None = None,
-             media_root: str | Path | None = None, progress: ProgressCallback = silent) -> ValidationReport:
+def validate(
+    target: str | Path,
+    store: Store | str | None = None,
+    format: str | None = None,
+    media_root: str | Path | None = None,
+    progress: ProgressCallback = silent,
+) -> ValidationReport:
     """Check every record of ``target`` (``name``, ``name@N``, ``name@tag``, or a file/folder).
 
     All rules apply: JSON Schema, placeholders, roles, empty turns, fake Malay, and media that
@@ -72,6 +77,7 @@ def validate(target: str | Path, store: Store | str | None = None, format: str |
 
         def where(item: Item) -> str:
             return item.file  # the version, e.g. "chats@2"; the line is the record's position in it
+
     report = ValidationReport(str(target), kind)
     checker = RecordChecker(kind)
     tally = RejectTally(samples=MAX_SAMPLES)
@@ -81,8 +87,18 @@ def validate(target: str | Path, store: Store | str | None = None, format: str |
         if not problems and repeated:
             problems = repeated.check(item.line, to_row(kind, item.record))
         if problems:
-            tally.add(*[{"file": where(item), "line": item.line, "field_path": problem.path, "rule": problem.rule,
-                         "message": problem.message} for problem in problems])
+            tally.add(
+                *[
+                    {
+                        "file": where(item),
+                        "line": item.line,
+                        "field_path": problem.path,
+                        "rule": problem.rule,
+                        "message": problem.message,
+                    }
+                    for problem in problems
+                ]
+            )
         if report.checked % 1000 == 0:
             progress("validating", report.checked, None)
     report.invalid, report.by_rule, report.samples = tally.items, tally.rules(), tally.samples

@@ -36,9 +36,10 @@ def decode_utf8(raw: bytes, where: str, error=InputError) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise error(f"{where}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-                    "save the file as UTF-8") from None
+        line = raw[: exc.start].count(b"\n") + 1
+        raise error(
+            f"{where}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save the file as UTF-8"
+        ) from None
 
 
 def _walk(node: yaml.Node, where: str, error) -> None:
@@ -81,8 +82,9 @@ def _walk(node: yaml.Node, where: str, error) -> None:
                 raise error(f"{where}:{line}: {node.value} is not a finite number")
         active.discard(key)
         if total > MAX_NODES:
-            raise error(f"{where}:{line}: aliases expand this document past {MAX_NODES} values; "
-                        "write it out, or use fewer anchors")
+            raise error(
+                f"{where}:{line}: aliases expand this document past {MAX_NODES} values; write it out, or use fewer anchors"
+            )
         sizes[key] = total
         return total
 

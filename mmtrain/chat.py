@@ -8,9 +8,9 @@ The whole conversation, media included, is the prompt of every turn.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from mmtrain.errors import ConfigError, DataError
 from mmtrain.tokens import AUDIO, IMAGE
@@ -57,29 +57,46 @@ class ChatModel:
         self.layout = self.model.config.media_layout()
         self.system = system
 
-    def reply(self, conversation: Conversation, max_new_tokens: int = 300, temperature: float = 0.1,
-              top_p: float = 0.95, top_k: int = 50) -> str:
+    def reply(
+        self,
+        conversation: Conversation,
+        max_new_tokens: int = 300,
+        temperature: float = 0.1,
+        top_p: float = 0.95,
+        top_k: int = 50,
+    ) -> str:
         """The assistant's answer to the conversation as it stands (the reference's sampling defaults)."""
         import torch
 
         from mmtrain.data.media import media_inputs
         from mmtrain.data.template import encode_prompt
 
-        inputs, samples = media_inputs(conversation.images, conversation.audios, self.image_processor,
-                                       self.feature_extractor, self.layout)
+        inputs, samples = media_inputs(
+            conversation.images, conversation.audios, self.image_processor, self.feature_extractor, self.layout
+        )
         messages = ([{"role": "system", "content": self.system}] if self.system else []) + conversation.messages
         ids = encode_prompt(messages, self.tokenizer, self.layout, samples)
         input_ids = torch.tensor([ids], device=self.device)
-        sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": top_k} if temperature > 0 else {"do_sample": False}
+        sampling = (
+            {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": top_k}
+            if temperature > 0
+            else {"do_sample": False}
+        )
         with torch.no_grad():
-            out = self.model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
-                                      max_new_tokens=max_new_tokens, **{k: v.to(self.device) for k, v in inputs.items()},
-                                      pad_token_id=self.tokenizer.pad_token_id, **sampling)
-        return self.tokenizer.decode(out[0, input_ids.shape[1]:], skip_special_tokens=True).strip()
+            out = self.model.generate(
+                input_ids=input_ids,
+                attention_mask=torch.ones_like(input_ids),
+                max_new_tokens=max_new_tokens,
+                **{k: v.to(self.device) for k, v in inputs.items()},
+                pad_token_id=self.tokenizer.pad_token_id,
+                **sampling,
+            )
+        return self.tokenizer.decode(out[0, input_ids.shape[1] :], skip_special_tokens=True).strip()
 
 
-def chat(model_dir: str | Path, lines: Iterable[str], device: str | None = None, system: str | None = None,
-         **generation) -> Iterator[str]:
+def chat(
+    model_dir: str | Path, lines: Iterable[str], device: str | None = None, system: str | None = None, **generation
+) -> Iterator[str]:
     """Answer each user line in turn (one conversation); lines attach media with ``@image:`` / ``@audio:``.
 
     >>> for answer in chat("runs/tiny/finetune", ["@image:cat.png What is this?", "And in Malay?"]):

@@ -92,8 +92,9 @@ def train_chat(
                 return
             yield line.strip()
 
-    for answer in chat(model, lines=lines(), device=device, system=system, temperature=temperature,
-                       max_new_tokens=max_new_tokens):
+    for answer in chat(
+        model, lines=lines(), device=device, system=system, temperature=temperature, max_new_tokens=max_new_tokens
+    ):
         console.print(f"[bold cyan]model>[/bold cyan] {answer}", highlight=False)
 
 
@@ -117,8 +118,17 @@ def train_eval(
 
     quiet_transformers()
     with progress_bar(not as_json) as progress:
-        result = evaluate(model, data=data, store=str(store) if store else None, split=split, samples=samples, out=out,
-                          max_length=max_length, device=device, progress=progress)
+        result = evaluate(
+            model,
+            data=data,
+            store=str(store) if store else None,
+            split=split,
+            samples=samples,
+            out=out,
+            max_length=max_length,
+            device=device,
+            progress=progress,
+        )
     if as_json:
         return print_json(asdict(result))
     table("by kind", result.by_kind)
@@ -163,6 +173,5 @@ def main() -> None:
     # The deepspeed launcher puts --local_rank=N before the command; the Trainer reads the rank from
     # the environment (LOCAL_RANK), so the argument is dropped rather than declared on every command.
     args = sys.argv[1:]
-    kept = [a for i, a in enumerate(args) if not a.startswith("--local_rank")
-            and not (i and args[i - 1] == "--local_rank")]
+    kept = [a for i, a in enumerate(args) if not a.startswith("--local_rank") and not (i and args[i - 1] == "--local_rank")]
     app(args=kept, prog_name="mmtrain")

@@ -114,10 +114,25 @@ def _override(tree: dict, item: str) -> None:
 
 # What each key holds: one wrong type named here, not a TypeError deep inside transformers.
 _TYPES = {
-    "model": {"llm": str, "vision": str, "audio": str, "from": str, "projectors_from": dict,
-              "attn_implementation": str, "dtype": str, "options": dict},
-    "data": {"mixture": str, "store": str, "max_length": int, "train_on": str, "chat_template": str,
-             "overlong": str, "eval_split": str},
+    "model": {
+        "llm": str,
+        "vision": str,
+        "audio": str,
+        "from": str,
+        "projectors_from": dict,
+        "attn_implementation": str,
+        "dtype": str,
+        "options": dict,
+    },
+    "data": {
+        "mixture": str,
+        "store": str,
+        "max_length": int,
+        "train_on": str,
+        "chat_template": str,
+        "overlong": str,
+        "eval_split": str,
+    },
     "": {"output_dir": str, "trainable": list, "training": dict},
 }
 _WORDS = {str: "a string", int: "a whole number", dict: "a mapping", list: "a list"}
@@ -136,8 +151,9 @@ def _check_types(section: str, values: dict, where: str) -> None:
     if section == "model":
         for name, folder in (values.get("projectors_from") or {}).items():
             if not isinstance(folder, str):
-                raise ConfigError(f"{where}: model.projectors_from.{name} should be a folder (a string), "
-                                  f"not {type(folder).__name__}")
+                raise ConfigError(
+                    f"{where}: model.projectors_from.{name} should be a folder (a string), not {type(folder).__name__}"
+                )
     if section == "data" and isinstance(values.get("max_length"), int) and values["max_length"] < 1:
         raise ConfigError(f"{where}: data.max_length should be at least 1, not {values['max_length']}")
 
@@ -151,7 +167,9 @@ def _build(cls, values, where: str):
         values["start_from"] = values.pop("from")
     unknown = sorted(set(values) - known, key=str)
     if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known - {'start_from', 'source'}) + (['from'] if cls is ModelConfig else []))})")
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known - {'start_from', 'source'}) + (['from'] if cls is ModelConfig else []))})"
+        )
     return cls(**values)
 
 

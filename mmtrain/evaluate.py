@@ -35,8 +35,11 @@ def _per_sample_losses(model, row: dict, device) -> dict[str, tuple[float, int]]
     """Summed token loss and token count of every sample in one packed row."""
     import torch
 
-    inputs = {k: v.unsqueeze(0).to(device) if k in ("input_ids", "position_ids") else v.to(device)
-              for k, v in row.items() if k not in ("labels", "sample_ids")}
+    inputs = {
+        k: v.unsqueeze(0).to(device) if k in ("input_ids", "position_ids") else v.to(device)
+        for k, v in row.items()
+        if k not in ("labels", "sample_ids")
+    }
     with torch.no_grad():
         logits = model(**inputs, use_cache=False).logits[0, :-1].float()
     targets = row["labels"][1:].to(device)
@@ -60,13 +63,27 @@ def _groups(records, losses, key) -> list[dict]:
 def _summary(value, parts) -> dict:
     total, tokens = sum(p[0] for p in parts), sum(p[1] for p in parts)
     loss = total / tokens if tokens else None
-    return {"value": value, "records": len(parts), "tokens": tokens, "loss": round(loss, 4) if loss is not None else None,
-            "perplexity": round(math.exp(min(loss, 50)), 3) if loss is not None else None}
+    return {
+        "value": value,
+        "records": len(parts),
+        "tokens": tokens,
+        "loss": round(loss, 4) if loss is not None else None,
+        "perplexity": round(math.exp(min(loss, 50)), 3) if loss is not None else None,
+    }
 
 
-def evaluate(model_dir: str | Path, data: str, store: str | None = None, split: str = "test", samples: int = 3,
-             out: str | Path | None = None, max_length: int = 8192, max_new_tokens: int = 64, device: str | None = None,
-             progress=silent) -> EvalResult:
+def evaluate(
+    model_dir: str | Path,
+    data: str,
+    store: str | None = None,
+    split: str = "test",
+    samples: int = 3,
+    out: str | Path | None = None,
+    max_length: int = 8192,
+    max_new_tokens: int = 64,
+    device: str | None = None,
+    progress=silent,
+) -> EvalResult:
     """Loss / perplexity on ``split`` of ``data`` (a store's NAME[@V] or an export folder), per kind and
     language (token-weighted), and ``samples`` generations against the reference answers.
     The report goes to ``out`` (default: ``<model_dir>/eval``) as ``report.json`` and ``report.md``.
@@ -79,7 +96,11 @@ def evaluate(model_dir: str | Path, data: str, store: str | None = None, split: 
     from mmtrain.data.records import read_manifest, read_records
     from mmtrain.data.source import mixture_folder
 
-    for option, value, least in (("--samples", samples, 0), ("--max-length", max_length, 1), ("max_new_tokens", max_new_tokens, 1)):
+    for option, value, least in (
+        ("--samples", samples, 0),
+        ("--max-length", max_length, 1),
+        ("max_new_tokens", max_new_tokens, 1),
+    ):
         if not value >= least:
             raise ConfigError(f"{option} must be at least {least}, not {value}")
     out = Path(out) if out else Path(model_dir) / "eval"
@@ -90,8 +111,9 @@ def evaluate(model_dir: str | Path, data: str, store: str | None = None, split: 
         manifest = read_manifest(folder)
         if not records:
             raise ConfigError(f"{folder}: {split}.jsonl holds no records to evaluate")
-        dataset = PackedDataset(records, chat.tokenizer, chat.image_processor, chat.feature_extractor, chat.layout,
-                                max_length=max_length)
+        dataset = PackedDataset(
+            records, chat.tokenizer, chat.image_processor, chat.feature_extractor, chat.layout, max_length=max_length
+        )
         losses: dict[str, tuple[float, int]] = {}
         for index in range(len(dataset)):
             losses.update(_per_sample_losses(chat.model, dataset[index], chat.device))
@@ -103,17 +125,24 @@ def evaluate(model_dir: str | Path, data: str, store: str | None = None, split: 
         for n, rec in enumerate(records[:samples]):
             last = max(i for i, m in enumerate(rec.messages) if m["role"] == "assistant")
             prompt = rec.messages[:last]
-            conversation = Conversation(prompt, rec.images[:_count(prompt, IMAGE)], rec.audios[:_count(prompt, AUDIO)])
+            conversation = Conversation(prompt, rec.images[: _count(prompt, IMAGE)], rec.audios[: _count(prompt, AUDIO)])
             generated = chat.reply(conversation, max_new_tokens=max_new_tokens, temperature=0)
-            result.samples.append({"id": rec.id, "prompt": prompt[-1]["content"], "reference": rec.messages[last]["content"],
-                                   "generated": generated})
+            result.samples.append(
+                {
+                    "id": rec.id,
+                    "prompt": prompt[-1]["content"],
+                    "reference": rec.messages[last]["content"],
+                    "generated": generated,
+                }
+            )
             progress("generating", n + 1, min(samples, len(records)))
     out.mkdir(parents=True, exist_ok=True)
     result.report = str(out / "report.json")
     (out / "report.json").write_text(json.dumps(asdict(result), indent=2, ensure_ascii=False) + "\n")
     (out / "report.md").write_text(_markdown(result))
-    result.message = (f"{result.records} {split} records, {result.tokens} tokens: loss {result.loss}, "
-                      f"perplexity {result.perplexity} -> {out}")
+    result.message = (
+        f"{result.records} {split} records, {result.tokens} tokens: loss {result.loss}, perplexity {result.perplexity} -> {out}"
+    )
     return result
 
 
@@ -122,15 +151,25 @@ def _count(messages, placeholder: str) -> int:
 
 
 def _markdown(result: EvalResult) -> str:
-    lines = [f"# Evaluation of {result.model}", "", f"Data: {result.mixture} ({result.split} split), "
-             f"{result.records} records, {result.tokens} scored tokens.", "",
-             f"Loss **{result.loss}**, perplexity **{result.perplexity}**.", ""]
+    lines = [
+        f"# Evaluation of {result.model}",
+        "",
+        f"Data: {result.mixture} ({result.split} split), {result.records} records, {result.tokens} scored tokens.",
+        "",
+        f"Loss **{result.loss}**, perplexity **{result.perplexity}**.",
+        "",
+    ]
     for title, rows in (("By kind", result.by_kind), ("By language", result.by_language)):
         lines += [f"## {title}", "", "| value | records | tokens | loss | perplexity |", "|---|---|---|---|---|"]
         lines += [f"| {r['value']} | {r['records']} | {r['tokens']} | {r['loss']} | {r['perplexity']} |" for r in rows]
         lines.append("")
     lines += ["## Sample generations", ""]
     for s in result.samples:
-        lines += [f"**{s['id']}** — prompt: {s['prompt']}", "", f"- reference: {s['reference']}",
-                  f"- generated: {s['generated']}", ""]
+        lines += [
+            f"**{s['id']}** — prompt: {s['prompt']}",
+            "",
+            f"- reference: {s['reference']}",
+            f"- generated: {s['generated']}",
+            "",
+        ]
     return "\n".join(lines)

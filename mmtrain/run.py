@@ -9,9 +9,9 @@ LLM and both projectors. The same code runs on the CPU, one GPU, or many GPUs an
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from mmtrain import silent
 from mmtrain.config import RunConfig, load_config
@@ -55,8 +55,9 @@ def build_model(cfg: RunConfig):
         if cfg.model.start_from:
             model, tokenizer, images, audio = load_parts(cfg.model.start_from, **kwargs)
         else:
-            model, tokenizer = MmForCausalLM.from_components(cfg.model.llm, cfg.model.vision, cfg.model.audio,
-                                                             **kwargs, **cfg.model.options)
+            model, tokenizer = MmForCausalLM.from_components(
+                cfg.model.llm, cfg.model.vision, cfg.model.audio, **kwargs, **cfg.model.options
+            )
             images = image_processor_class().from_pretrained(cfg.model.vision)
             audio = WhisperFeatureExtractor.from_pretrained(cfg.model.audio)
     except (OSError, ValueError, KeyError) as exc:  # a folder that is not a model, an id that is not cached
@@ -86,8 +87,15 @@ def _training_arguments(cfg: RunConfig):
     import torch
     from transformers import TrainingArguments
 
-    options = {"report_to": "none", "disable_tqdm": True, "logging_steps": 10, "save_strategy": "no",
-               "per_device_train_batch_size": 1, "per_device_eval_batch_size": 1, **cfg.training}
+    options = {
+        "report_to": "none",
+        "disable_tqdm": True,
+        "logging_steps": 10,
+        "save_strategy": "no",
+        "per_device_train_batch_size": 1,
+        "per_device_eval_batch_size": 1,
+        **cfg.training,
+    }
     if not torch.cuda.is_available():
         options.setdefault("use_cpu", True)
     try:
@@ -126,17 +134,42 @@ def run(config: str | RunConfig, overrides: list[str] | tuple = (), progress: Pr
     model, tokenizer, image_processor, feature_extractor = build_model(cfg)
     trainable = set_trainable(model, set(cfg.trainable))
     layout = model.config.media_layout()
-    data_options = dict(max_length=cfg.data.max_length, train_on=cfg.data.train_on,
-                        chat_template=cfg.data.chat_template, overlong=cfg.data.overlong)
+    data_options = dict(
+        max_length=cfg.data.max_length,
+        train_on=cfg.data.train_on,
+        chat_template=cfg.data.chat_template,
+        overlong=cfg.data.overlong,
+    )
     lengths: dict[str, int] = {}
     # One rank tokenizes and measures the audio; the others read its cache.
     cache = Path(cfg.output_dir) / "cache"
     with args.main_process_first(desc="tokenizing"):
-        train = PackedDataset(train_records, tokenizer, image_processor, feature_extractor, layout,
-                              audio_lengths=lengths, cache_dir=cache, progress=progress, **data_options)
-        evaluation = (PackedDataset(eval_records, tokenizer, image_processor, feature_extractor, layout,
-                                    audio_lengths=lengths, cache_dir=cache, progress=progress, **data_options)
-                      if eval_records else None)
+        train = PackedDataset(
+            train_records,
+            tokenizer,
+            image_processor,
+            feature_extractor,
+            layout,
+            audio_lengths=lengths,
+            cache_dir=cache,
+            progress=progress,
+            **data_options,
+        )
+        evaluation = (
+            PackedDataset(
+                eval_records,
+                tokenizer,
+                image_processor,
+                feature_extractor,
+                layout,
+                audio_lengths=lengths,
+                cache_dir=cache,
+                progress=progress,
+                **data_options,
+            )
+            if eval_records
+            else None
+        )
     if len(train) == 0:
         raise ConfigError(f"{folder}: no training sample fits max_length={cfg.data.max_length} with a reply to learn")
 
@@ -146,16 +179,34 @@ def run(config: str | RunConfig, overrides: list[str] | tuple = (), progress: Pr
         return batch
 
     keeper = LineageCallback(lineage, image_processor, feature_extractor)
-    trainer = Trainer(model=model, args=args, train_dataset=train, eval_dataset=evaluation, data_collator=collator,
-                      processing_class=tokenizer, callbacks=[ProgressCallback(progress), keeper])
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train,
+        eval_dataset=evaluation,
+        data_collator=collator,
+        processing_class=tokenizer,
+        callbacks=[ProgressCallback(progress), keeper],
+    )
     trainer.remove_callback(PrinterCallback)  # progress goes through the callback, not print()
     start = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=cfg.training.get("resume_from_checkpoint"))
     seconds = time.perf_counter() - start
-    result = RunResult(cfg.output_dir, cfg.stage, lineage["mixture"], trainable, samples=len(train_records),
-                       rows=len(train), packing_efficiency=round(train.efficiency, 4), skipped=train.skipped,
-                       no_loss=len(train.no_loss), steps=output.global_step, train_loss=output.training_loss,
-                       seconds=round(seconds, 2), world_size=args.world_size)
+    result = RunResult(
+        cfg.output_dir,
+        cfg.stage,
+        lineage["mixture"],
+        trainable,
+        samples=len(train_records),
+        rows=len(train),
+        packing_efficiency=round(train.efficiency, 4),
+        skipped=train.skipped,
+        no_loss=len(train.no_loss),
+        steps=output.global_step,
+        train_loss=output.training_loss,
+        seconds=round(seconds, 2),
+        world_size=args.world_size,
+    )
     if evaluation is not None and len(evaluation):
         result.eval_loss = trainer.evaluate().get("eval_loss")
     rows_seen = output.global_step * args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size
@@ -164,13 +215,27 @@ def run(config: str | RunConfig, overrides: list[str] | tuple = (), progress: Pr
     trainer.save_model(cfg.output_dir)
     if trainer.is_world_process_zero():
         keeper.save(cfg.output_dir, result=_summary(result))
-    result.message = (f"{cfg.stage}: {result.steps} steps on {result.rows} packed rows ({result.samples} samples, "
-                      f"packing {result.packing_efficiency:.0%}), train loss {result.train_loss:.4f}"
-                      + (f", eval loss {result.eval_loss:.4f}" if result.eval_loss is not None else "")
-                      + f" -> {cfg.output_dir}")
+    result.message = (
+        f"{cfg.stage}: {result.steps} steps on {result.rows} packed rows ({result.samples} samples, "
+        f"packing {result.packing_efficiency:.0%}), train loss {result.train_loss:.4f}"
+        + (f", eval loss {result.eval_loss:.4f}" if result.eval_loss is not None else "")
+        + f" -> {cfg.output_dir}"
+    )
     return result
 
 
 def _summary(result: RunResult) -> dict:
-    return {k: getattr(result, k) for k in ("steps", "train_loss", "eval_loss", "samples", "rows", "packing_efficiency",
-                                             "seconds", "tokens_per_second", "world_size")} | {"skipped": len(result.skipped)}
+    return {
+        k: getattr(result, k)
+        for k in (
+            "steps",
+            "train_loss",
+            "eval_loss",
+            "samples",
+            "rows",
+            "packing_efficiency",
+            "seconds",
+            "tokens_per_second",
+            "world_size",
+        )
+    } | {"skipped": len(result.skipped)}

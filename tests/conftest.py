@@ -8,9 +8,9 @@ import struct
 import subprocess
 import sys
 import wave
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from PIL import Image
@@ -24,8 +24,9 @@ def make_wav(path: Path, seconds: float = 0.5, freq: float = 440.0, rate: int = 
     path.parent.mkdir(parents=True, exist_ok=True)
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate)
-        w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * freq * n / rate)))
-                               for n in range(int(seconds * rate))))
+        w.writeframes(
+            b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * freq * n / rate))) for n in range(int(seconds * rate)))
+        )
     return path
 
 
@@ -89,9 +90,11 @@ def chat(*pairs: tuple[str, str], ms: bool = True) -> list[dict]:
 def hold_write_lock(root: Path, seconds: float = 30) -> Iterator[subprocess.Popen]:
     """Another process that holds the store's write lock (for ``seconds``, or until we leave)."""
     root.mkdir(parents=True, exist_ok=True)
-    code = (f"import time; from pathlib import Path; from mmdata.store.lock import write_lock\n"
-            f"with write_lock(Path({str(root / 'write.lock')!r})):\n"
-            f"    print('locked', flush=True); time.sleep({seconds})")
+    code = (
+        f"import time; from pathlib import Path; from mmdata.store.lock import write_lock\n"
+        f"with write_lock(Path({str(root / 'write.lock')!r})):\n"
+        f"    print('locked', flush=True); time.sleep({seconds})"
+    )
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
@@ -119,7 +122,10 @@ def media(tmp_path) -> Path:
 
 @pytest.fixture
 def audio_instruction_file(media) -> Path:
-    return write_jsonl(media / "audio.jsonl", [
-        {"context": "ctx one", "filename": "aud/x.wav", "chat": chat(("What is said?", "Hello."))},
-        {"context": "ctx two", "filename": "aud/y.wav", "chat": chat(("Who speaks?", "A trader."), ("Where?", "A market."))},
-    ])
+    return write_jsonl(
+        media / "audio.jsonl",
+        [
+            {"context": "ctx one", "filename": "aud/x.wav", "chat": chat(("What is said?", "Hello."))},
+            {"context": "ctx two", "filename": "aud/y.wav", "chat": chat(("Who speaks?", "A trader."), ("Where?", "A market."))},
+        ],
+    )

@@ -25,10 +25,12 @@ def filled(store):
 
 @pytest.mark.parametrize("module", ["mmdata.cli", "mmtrain.cli"])
 def test_help_is_fast_and_imports_no_heavy_module(module):
-    code = (f"import sys; from {module} import app; from typer.testing import CliRunner; "
-            "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
-            "heavy = [m for m in ('torch', 'transformers', 'faster_whisper', 'yt_dlp', 'deepspeed', 'datasets', 'duckdb') "
-            "if m in sys.modules]; print(','.join(heavy))")
+    code = (
+        f"import sys; from {module} import app; from typer.testing import CliRunner; "
+        "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
+        "heavy = [m for m in ('torch', 'transformers', 'faster_whisper', 'yt_dlp', 'deepspeed', 'datasets', 'duckdb') "
+        "if m in sys.modules]; print(','.join(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 
@@ -74,15 +76,18 @@ def test_export_command(filled, tmp_path):
     assert result.exit_code == 0 and "2 records" in result.output
 
 
-@pytest.mark.parametrize("args,message", [
-    (["show", "nope"], "unknown dataset 'nope'"),
-    (["show", "talk@9"], "unknown version 'talk@9'"),
-    (["query", "SELEC 1"], "syntax error"),
-    (["query", "DROP TABLE talk"], "read-only"),
-    (["import", "/no/such/file.jsonl", "--into", "x"], "no such file"),
-    (["validate", "missing/file.jsonl"], "no such file or folder, and not a dataset name"),
-    (["export", "talk", "--format", "nope", "--out", "/tmp/x"], "unknown export format"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["show", "nope"], "unknown dataset 'nope'"),
+        (["show", "talk@9"], "unknown version 'talk@9'"),
+        (["query", "SELEC 1"], "syntax error"),
+        (["query", "DROP TABLE talk"], "read-only"),
+        (["import", "/no/such/file.jsonl", "--into", "x"], "no such file"),
+        (["validate", "missing/file.jsonl"], "no such file or folder, and not a dataset name"),
+        (["export", "talk", "--format", "nope", "--out", "/tmp/x"], "unknown export format"),
+    ],
+)
 def test_user_mistakes_are_one_red_line_and_exit_1(filled, args, message):
     result = run(filled, *args)
     assert result.exit_code == 1, result.output
@@ -122,32 +127,53 @@ def test_usage_errors_exit_2(store):
     assert runner.invoke(app, ["frobnicate"]).exit_code == 2
 
 
-@pytest.mark.parametrize("args,message", [
-    (["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--concurrency", "0"], "--concurrency must be at least 1, not 0"),
-    (["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--concurrency", "-4"], "--concurrency must be at least 1"),
-    (["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--limit", "-1"], "--limit must be at least 0, not -1"),
-    (["synthesize", "--type", "multi-image", "--from", "talk", "--into", "x", "--items", "1"], "--items must be at least 2"),
-    (["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--checkpoint", "-1"], "--checkpoint must be at least 0"),
-    (["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--rpm", "0"], "--rpm must be at least 1"),
-    (["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--tpm", "-5"], "--tpm must be at least 1"),
-    (["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--timeout", "0"], "--timeout must be more than 0"),
-    (["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--give-up-after", "nan"], "--give-up-after must be more than 0"),
-    (["crawl", "ytsearch1:x", "--into", "x", "--limit", "-1"], "--limit must be at least 0, not -1"),
-    (["crawl", "ytsearch1:x", "--into", "x", "--retries", "-1"], "--retries must be at least 0"),
-    (["crawl", "ytsearch1:x", "--into", "x", "--sleep", "-2"], "--sleep must be at least 0"),
-    (["crawl", "ytsearch1:x", "--into", "x", "--checkpoint", "-1"], "--checkpoint must be at least 0"),
-    (["crawl", "ytsearch1:x", "--into", "x", "--min-duration", "-1"], "--min-duration must be at least 0"),
-    (["crawl", "ytsearch1:x", "--into", "x", "--min-duration", "60", "--max-duration", "10"], "is more than --max-duration"),
-    (["crawl", "ytsearch1:x", "--into", "x", "--wait", "-1"], "--wait must be at least 0"),
-    (["transcribe", "talk", "--into", "x", "--batch-size", "0"], "--batch-size must be at least 1, not 0"),
-    (["transcribe", "talk", "--into", "x", "--beam-size", "0"], "--beam-size must be at least 1"),
-    (["transcribe", "talk", "--into", "x", "--checkpoint", "-1"], "--checkpoint must be at least 0"),
-    (["query", "SELECT 1", "--limit", "-1"], "--limit must be at least 0, not -1"),
-    (["show", "talk", "--limit", "-1"], "--limit must be at least 0"),
-    (["diff", "talk@1", "talk@1", "--limit", "-2"], "--limit must be at least 0"),
-    (["tag", "talk@1", "stable", "--wait", "-1"], "--wait must be at least 0"),
-    (["import", str(SAMPLES / "relationships.jsonl"), "--into", "rel", "--wait", "-1"], "--wait must be at least 0"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--concurrency", "0"],
+            "--concurrency must be at least 1, not 0",
+        ),
+        (
+            ["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--concurrency", "-4"],
+            "--concurrency must be at least 1",
+        ),
+        (
+            ["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--limit", "-1"],
+            "--limit must be at least 0, not -1",
+        ),
+        (["synthesize", "--type", "multi-image", "--from", "talk", "--into", "x", "--items", "1"], "--items must be at least 2"),
+        (
+            ["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--checkpoint", "-1"],
+            "--checkpoint must be at least 0",
+        ),
+        (["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--rpm", "0"], "--rpm must be at least 1"),
+        (["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--tpm", "-5"], "--tpm must be at least 1"),
+        (
+            ["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--timeout", "0"],
+            "--timeout must be more than 0",
+        ),
+        (
+            ["synthesize", "--type", "translate", "--from", "talk", "--into", "x", "--give-up-after", "nan"],
+            "--give-up-after must be more than 0",
+        ),
+        (["crawl", "ytsearch1:x", "--into", "x", "--limit", "-1"], "--limit must be at least 0, not -1"),
+        (["crawl", "ytsearch1:x", "--into", "x", "--retries", "-1"], "--retries must be at least 0"),
+        (["crawl", "ytsearch1:x", "--into", "x", "--sleep", "-2"], "--sleep must be at least 0"),
+        (["crawl", "ytsearch1:x", "--into", "x", "--checkpoint", "-1"], "--checkpoint must be at least 0"),
+        (["crawl", "ytsearch1:x", "--into", "x", "--min-duration", "-1"], "--min-duration must be at least 0"),
+        (["crawl", "ytsearch1:x", "--into", "x", "--min-duration", "60", "--max-duration", "10"], "is more than --max-duration"),
+        (["crawl", "ytsearch1:x", "--into", "x", "--wait", "-1"], "--wait must be at least 0"),
+        (["transcribe", "talk", "--into", "x", "--batch-size", "0"], "--batch-size must be at least 1, not 0"),
+        (["transcribe", "talk", "--into", "x", "--beam-size", "0"], "--beam-size must be at least 1"),
+        (["transcribe", "talk", "--into", "x", "--checkpoint", "-1"], "--checkpoint must be at least 0"),
+        (["query", "SELECT 1", "--limit", "-1"], "--limit must be at least 0, not -1"),
+        (["show", "talk", "--limit", "-1"], "--limit must be at least 0"),
+        (["diff", "talk@1", "talk@1", "--limit", "-2"], "--limit must be at least 0"),
+        (["tag", "talk@1", "stable", "--wait", "-1"], "--wait must be at least 0"),
+        (["import", str(SAMPLES / "relationships.jsonl"), "--into", "rel", "--wait", "-1"], "--wait must be at least 0"),
+    ],
+)
 def test_nonsense_numbers_are_refused_by_name(filled, args, message):
     before = json.loads(run(filled, "log", "talk", "--json").output)
     result = run(filled, *args)
@@ -168,12 +194,15 @@ def test_library_refuses_the_same_numbers(filled, tmp_path):
     assert runner.invoke(app, ["--store", str(filled.root), "mix", "--spec", "x.yaml", "--workers", "-1"]).exit_code == 2
 
 
-@pytest.mark.parametrize("args,message", [
-    (["chat", "--model", "nowhere", "--temperature", "-0.5"], "--temperature must be 0 (greedy) or more"),
-    (["chat", "--model", "nowhere", "--max-new-tokens", "0"], "--max-new-tokens must be at least 1"),
-    (["eval", "--model", "nowhere", "--data", "talk", "--samples", "-1"], "--samples must be at least 0"),
-    (["eval", "--model", "nowhere", "--data", "talk", "--max-length", "0"], "--max-length must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["chat", "--model", "nowhere", "--temperature", "-0.5"], "--temperature must be 0 (greedy) or more"),
+        (["chat", "--model", "nowhere", "--max-new-tokens", "0"], "--max-new-tokens must be at least 1"),
+        (["eval", "--model", "nowhere", "--data", "talk", "--samples", "-1"], "--samples must be at least 0"),
+        (["eval", "--model", "nowhere", "--data", "talk", "--max-length", "0"], "--max-length must be at least 1"),
+    ],
+)
 def test_mmtrain_refuses_nonsense_numbers(args, message):
     from mmtrain.cli import app as train_app
 

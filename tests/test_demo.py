@@ -7,8 +7,18 @@ def test_demo_runs_end_to_end_and_again(tmp_path):
     runner = CliRunner()
     first = runner.invoke(app, ["--store", str(tmp_path / "demo"), "demo"])
     assert first.exit_code == 0, first.output
-    for expected in ("audio_chat@1: 2 imported, 1 rejected", "content-ms-null", "content-ms-ui-text",
-                     "audio_chat@2", "changed", "crawled: 3 downloaded", "Picture 1:", "demo_mix@1", "audio_chat@stable -> audio_chat@2", "records ->"):
+    for expected in (
+        "audio_chat@1: 2 imported, 1 rejected",
+        "content-ms-null",
+        "content-ms-ui-text",
+        "audio_chat@2",
+        "changed",
+        "crawled: 3 downloaded",
+        "Picture 1:",
+        "demo_mix@1",
+        "audio_chat@stable -> audio_chat@2",
+        "records ->",
+    ):
         assert expected in first.output, expected
     # the hand-off to mmtrain: the mixture exported, the tiny model trained on it, a chat turn
     output = " ".join(first.output.split())

@@ -10,10 +10,13 @@ from tests.conftest import SAMPLES, chat, write_jsonl
 @pytest.fixture
 def edited(store, media, audio_instruction_file):
     import_(audio_instruction_file, "talk", store)
-    write_jsonl(media / "v2.jsonl", [
-        {"context": "ctx one", "filename": "aud/x.wav", "chat": chat(("What is said?", "Hello, friend."))},
-        {"context": "new", "filename": "aud/y.wav", "chat": chat(("New question?", "New answer."))},
-    ])
+    write_jsonl(
+        media / "v2.jsonl",
+        [
+            {"context": "ctx one", "filename": "aud/x.wav", "chat": chat(("What is said?", "Hello, friend."))},
+            {"context": "new", "filename": "aud/y.wav", "chat": chat(("New question?", "New answer."))},
+        ],
+    )
     import_(media / "v2.jsonl", "talk", store, replace=True)
     return store
 

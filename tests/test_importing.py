@@ -38,20 +38,30 @@ def test_reimporting_the_same_input_adds_nothing_and_says_so(store, audio_instru
 
 
 def test_rejects_carry_file_line_field_and_rule(store, media):
-    source = write_jsonl(media / "mixed.jsonl", [
-        {"context": "ok", "filename": "aud/x.wav", "chat": chat(("Q?", "A."))},
-        "{broken",
-        {"context": "none", "filename": "aud/x.wav", "chat": [
-            {"role": "user", "content": "Q2?"}, {"role": "assistant", "content": "A2.", "content_ms": "None"}]},
-        {"context": "missing media", "filename": "aud/nope.wav", "chat": chat(("Q3?", "A3."))},
-        {"context": "no chat", "filename": "aud/x.wav"},
-    ])
+    source = write_jsonl(
+        media / "mixed.jsonl",
+        [
+            {"context": "ok", "filename": "aud/x.wav", "chat": chat(("Q?", "A."))},
+            "{broken",
+            {
+                "context": "none",
+                "filename": "aud/x.wav",
+                "chat": [{"role": "user", "content": "Q2?"}, {"role": "assistant", "content": "A2.", "content_ms": "None"}],
+            },
+            {"context": "missing media", "filename": "aud/nope.wav", "chat": chat(("Q3?", "A3."))},
+            {"context": "no chat", "filename": "aud/x.wav"},
+        ],
+    )
     result = import_(source, "talk", store)
     assert (result.imported, result.rejected) == (1, 4)
     assert result.rejects_by_rule == {"format": 2, "content-ms-null": 1, "media-missing": 1}
     found = {(r["line"], r["field_path"], r["rule"]) for r in result.reject_samples}
-    assert found == {(2, "$", "format"), (3, "chat/1/content_ms", "content-ms-null"),
-                     (4, "audios/0", "media-missing"), (5, "chat", "format")}
+    assert found == {
+        (2, "$", "format"),
+        (3, "chat/1/content_ms", "content-ms-null"),
+        (4, "audios/0", "media-missing"),
+        (5, "chat", "format"),
+    }
     stored = rows(store, "SELECT file, line, field_path, rule, version, record FROM lake._rejects ORDER BY line")
     assert [r["line"] for r in stored] == [2, 3, 4, 5] and {r["file"] for r in stored} == {str(source)}
     assert json.loads(stored[1]["record"])["context"] == "none"
@@ -64,15 +74,23 @@ def test_undecodable_media_is_rejected_not_fatal(store, media):
     assert result.version is None and result.rejects_by_rule == {"media-undecodable": 1}
     # Nothing was imported, yet the reject is on record (with no version).
     assert rows(store, "SELECT version, field_path, rule FROM lake._rejects") == [
-        {"version": None, "field_path": "audios/0", "rule": "media-undecodable"}]
+        {"version": None, "field_path": "audios/0", "rule": "media-undecodable"}
+    ]
 
 
 def test_edits_change_records_and_replace_removes_missing(store, media, audio_instruction_file):
     import_(audio_instruction_file, "talk", store)
-    edited = write_jsonl(media / "edited.jsonl", [
-        {"context": "ctx one", "filename": "aud/x.wav", "chat": chat(("What is said?", "Hello there."))},  # same question, new answer
-        {"context": "ctx three", "filename": "aud/x.wav", "chat": chat(("Anything new?", "Yes."))},
-    ])
+    edited = write_jsonl(
+        media / "edited.jsonl",
+        [
+            {
+                "context": "ctx one",
+                "filename": "aud/x.wav",
+                "chat": chat(("What is said?", "Hello there.")),
+            },  # same question, new answer
+            {"context": "ctx three", "filename": "aud/x.wav", "chat": chat(("Anything new?", "Yes."))},
+        ],
+    )
     added = import_(edited, "talk", store)  # without --replace, new content is more data
     assert (added.version, added.added, added.changed, added.removed) == (2, 2, 0, 0)
     assert rows(store, 'SELECT count(*) AS n FROM lake."talk"') == [{"n": 4}]
@@ -83,10 +101,17 @@ def test_edits_change_records_and_replace_removes_missing(store, media, audio_in
 
 def test_replace_tells_an_edit_from_a_new_record(store, media, audio_instruction_file):
     import_(audio_instruction_file, "talk", store)
-    edited = write_jsonl(media / "edited.jsonl", [
-        {"context": "ctx one", "filename": "aud/x.wav", "chat": chat(("What is said?", "Hello there."))},  # same question, new answer
-        {"context": "ctx three", "filename": "aud/x.wav", "chat": chat(("Anything new?", "Yes."))},
-    ])
+    edited = write_jsonl(
+        media / "edited.jsonl",
+        [
+            {
+                "context": "ctx one",
+                "filename": "aud/x.wav",
+                "chat": chat(("What is said?", "Hello there.")),
+            },  # same question, new answer
+            {"context": "ctx three", "filename": "aud/x.wav", "chat": chat(("Anything new?", "Yes."))},
+        ],
+    )
     result = import_(edited, "talk", store, replace=True)
     assert (result.version, result.added, result.changed, result.removed) == (2, 1, 1, 1)
 
@@ -122,7 +147,9 @@ def test_folder_of_audio_with_metadata_csv(store, tmp_path):
 
     make_wav(tmp_path / "clips" / "a.wav", 1.0)
     make_wav(tmp_path / "clips" / "b.wav", 0.5)
-    (tmp_path / "clips" / "metadata.csv").write_text("file,title,source_url,speaker\na.wav,Ceramah,https://example.test/a,Ustaz\n")
+    (tmp_path / "clips" / "metadata.csv").write_text(
+        "file,title,source_url,speaker\na.wav,Ceramah,https://example.test/a,Ustaz\n"
+    )
     result = import_(tmp_path / "clips", "clips", store)
     assert (result.record_kind, result.imported) == ("audio", 2)
     got = rows(store, 'SELECT title, duration, extra FROM lake."clips" ORDER BY duration DESC')
@@ -145,7 +172,7 @@ def test_bad_dataset_name(store, audio_instruction_file):
 def test_a_store_whose_path_holds_a_quote(tmp_path, audio_instruction_file):
     from mmdata.store.lake import Store
 
-    odd = Store(tmp_path / "it's; a \"store\" é")
+    odd = Store(tmp_path / 'it\'s; a "store" é')
     assert import_(audio_instruction_file, "talk", odd).imported == 2
     edited = import_(audio_instruction_file, "talk", odd, replace=True)  # already imported: nothing to do
     assert edited.version is None

@@ -52,8 +52,11 @@ def test_shards_and_names_are_checked_before_anything_is_written(store):
         Job(store, "test", "jobbed", "conversation", shard="3/2")
     assert not store.runs.exists() or not any(store.runs.iterdir())
     job = Job(store, "test", "jobbed", "conversation", shard="0/2")
-    assert sum(job.mine(f"k{i}") for i in range(100)) + sum(
-        Job(store, "test", "jobbed", "conversation", shard="1/2").mine(f"k{i}") for i in range(100)) == 100
+    assert (
+        sum(job.mine(f"k{i}") for i in range(100))
+        + sum(Job(store, "test", "jobbed", "conversation", shard="1/2").mine(f"k{i}") for i in range(100))
+        == 100
+    )
 
 
 def test_async_workers_share_the_bookkeeping_and_an_error_stops_them(store):

@@ -22,7 +22,9 @@ def two_versions(store, media, audio_instruction_file):
 
 
 def test_datasets_by_name_and_version(two_versions):
-    count = lambda sql: query(sql, two_versions).table.to_pylist()[0]["n"]
+    def count(sql):
+        return query(sql, two_versions).table.to_pylist()[0]["n"]
+
     assert count("SELECT count(*) AS n FROM talk") == 3
     assert count('SELECT count(*) AS n FROM "talk@1"') == 2
     assert count('SELECT count(*) AS n FROM "talk@2"') == 3
@@ -38,8 +40,17 @@ def test_nested_turns_unnest_and_media_filter(two_versions):
     assert hits.rows >= 1
 
 
-@pytest.mark.parametrize("sql", ["DELETE FROM talk", "CREATE TABLE x AS SELECT 1", "INSERT INTO talk SELECT * FROM talk",
-                                 "ATTACH 'x.db'", "COPY talk TO 'x.csv'", "SELECT 1; SELECT 2"])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DELETE FROM talk",
+        "CREATE TABLE x AS SELECT 1",
+        "INSERT INTO talk SELECT * FROM talk",
+        "ATTACH 'x.db'",
+        "COPY talk TO 'x.csv'",
+        "SELECT 1; SELECT 2",
+    ],
+)
 def test_writes_are_refused(two_versions, sql):
     with pytest.raises(QueryError):
         query(sql, two_versions)
@@ -72,13 +83,20 @@ def shared(tmp_path_factory):
     """One store with two versions for the many tests that only read it (and check it is unchanged)."""
     root = tmp_path_factory.mktemp("shared")
     make_wav(root / "input" / "x.wav")
-    first = write_jsonl(root / "input" / "a.jsonl", [
-        {"context": "c1", "filename": "x.wav", "chat": chat(("Q1?", "A1."))},
-        {"context": "c2", "filename": "x.wav", "chat": chat(("Q2?", "A2."))}])
+    first = write_jsonl(
+        root / "input" / "a.jsonl",
+        [
+            {"context": "c1", "filename": "x.wav", "chat": chat(("Q1?", "A1."))},
+            {"context": "c2", "filename": "x.wav", "chat": chat(("Q2?", "A2."))},
+        ],
+    )
     store = Store(root / "store")
     import_(first, "talk", store)
-    import_(write_jsonl(root / "input" / "b.jsonl", [{"context": "c3", "filename": "x.wav", "chat": chat(("Q3?", "A3."))}]),
-            "talk", store)
+    import_(
+        write_jsonl(root / "input" / "b.jsonl", [{"context": "c3", "filename": "x.wav", "chat": chat(("Q3?", "A3."))}]),
+        "talk",
+        store,
+    )
     tag("talk@1", "stable", store)
     return store
 
@@ -91,37 +109,71 @@ def _files(root):
 CATALOG = "{catalog}"
 # Each of these would write, change a setting or reach outside the store if it ran.
 WRITES = [
-    "DELETE FROM talk", "UPDATE talk SET context = 'x'", "INSERT INTO talk SELECT * FROM talk",
-    "CREATE TABLE x AS SELECT 1", "CREATE TEMP MACRO m() AS 1", "DROP TABLE talk", "ALTER TABLE talk ADD COLUMN y INT",
-    "ATTACH 'x.db'", "DETACH lake", "COPY talk TO 'x.csv'", f"COPY (SELECT 1) TO '{CATALOG}'", "COPY talk FROM 'x.csv'",
-    "EXPORT DATABASE 'exported'", "IMPORT DATABASE 'exported'", "INSTALL httpfs", "LOAD httpfs",
-    "SET enable_external_access = true", "RESET lock_configuration", "SET VARIABLE v = 1", "USE memory",
-    "PRAGMA enable_profiling", "PRAGMA profiling_output = 'profile.json'", "CHECKPOINT", "VACUUM", "ANALYZE",
-    "BEGIN", "PREPARE p AS SELECT 1", "CALL ducklake_expire_snapshots('lake', older_than => now())",
-    "CALL ducklake_cleanup_old_files('lake', cleanup_all => true)", "CALL ducklake_merge_adjacent_files('lake')",
-    "CALL ducklake_set_option('lake', 'parquet_compression', 'zstd')", "CALL ducklake_flush_inlined_data('lake')",
+    "DELETE FROM talk",
+    "UPDATE talk SET context = 'x'",
+    "INSERT INTO talk SELECT * FROM talk",
+    "CREATE TABLE x AS SELECT 1",
+    "CREATE TEMP MACRO m() AS 1",
+    "DROP TABLE talk",
+    "ALTER TABLE talk ADD COLUMN y INT",
+    "ATTACH 'x.db'",
+    "DETACH lake",
+    "COPY talk TO 'x.csv'",
+    f"COPY (SELECT 1) TO '{CATALOG}'",
+    "COPY talk FROM 'x.csv'",
+    "EXPORT DATABASE 'exported'",
+    "IMPORT DATABASE 'exported'",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SET enable_external_access = true",
+    "RESET lock_configuration",
+    "SET VARIABLE v = 1",
+    "USE memory",
+    "PRAGMA enable_profiling",
+    "PRAGMA profiling_output = 'profile.json'",
+    "CHECKPOINT",
+    "VACUUM",
+    "ANALYZE",
+    "BEGIN",
+    "PREPARE p AS SELECT 1",
+    "CALL ducklake_expire_snapshots('lake', older_than => now())",
+    "CALL ducklake_cleanup_old_files('lake', cleanup_all => true)",
+    "CALL ducklake_merge_adjacent_files('lake')",
+    "CALL ducklake_set_option('lake', 'parquet_compression', 'zstd')",
+    "CALL ducklake_flush_inlined_data('lake')",
     "CALL ducklake_add_data_files('lake', 'talk', 'x.parquet')",
     # EXPLAIN ANALYZE runs the statement it explains, in every spelling
-    f"EXPLAIN ANALYZE COPY (SELECT 1) TO '{CATALOG}'", "EXPLAIN (ANALYZE) COPY talk TO 'x.csv'",
-    "EXPLAIN (FORMAT json, ANALYZE) INSTALL httpfs", "EXPLAIN ANALYZE INSTALL httpfs", "EXPLAIN ANALYZE DELETE FROM talk",
-    f"EXPLAIN /* no */ ANALYZE -- comments\n COPY (SELECT 1) TO '{CATALOG}'", "EXPLAIN COPY talk TO 'x.csv'",
+    f"EXPLAIN ANALYZE COPY (SELECT 1) TO '{CATALOG}'",
+    "EXPLAIN (ANALYZE) COPY talk TO 'x.csv'",
+    "EXPLAIN (FORMAT json, ANALYZE) INSTALL httpfs",
+    "EXPLAIN ANALYZE INSTALL httpfs",
+    "EXPLAIN ANALYZE DELETE FROM talk",
+    f"EXPLAIN /* no */ ANALYZE -- comments\n COPY (SELECT 1) TO '{CATALOG}'",
+    "EXPLAIN COPY talk TO 'x.csv'",
     "explain(analyse)copy talk to 'x.csv'",
     # more than one statement, however it is dressed
-    f"SELECT 1; COPY (SELECT 1) TO '{CATALOG}'", "SELECT 1; -- just a comment\nDROP TABLE talk", "SELECT 1; SELECT 2",
+    f"SELECT 1; COPY (SELECT 1) TO '{CATALOG}'",
+    "SELECT 1; -- just a comment\nDROP TABLE talk",
+    "SELECT 1; SELECT 2",
     # functions that write files, change settings or run SQL from a string, inside a SELECT
     "SELECT * FROM ducklake_expire_snapshots('lake', older_than => now())",
     "SELECT * FROM ducklake_cleanup_old_files('lake', cleanup_all => true)",
     "SELECT * FROM ducklake_delete_orphaned_files('lake', cleanup_all => true)",
-    "SELECT * FROM ducklake_merge_adjacent_files('lake')", "SELECT * FROM ducklake_rewrite_data_files('lake')",
+    "SELECT * FROM ducklake_merge_adjacent_files('lake')",
+    "SELECT * FROM ducklake_rewrite_data_files('lake')",
     "SELECT * FROM ducklake_add_data_files('lake', 'talk', 'x.parquet')",
     "SELECT * FROM ducklake_set_option('lake', 'parquet_compression', 'zstd')",
-    "SELECT * FROM ducklake_flush_inlined_data('lake')", "SELECT * FROM ducklake_set_commit_message('lake', 'a', 'b')",
-    "SELECT * FROM checkpoint('lake')", "SELECT * FROM system.main.force_checkpoint('lake')",
+    "SELECT * FROM ducklake_flush_inlined_data('lake')",
+    "SELECT * FROM ducklake_set_commit_message('lake', 'a', 'b')",
+    "SELECT * FROM checkpoint('lake')",
+    "SELECT * FROM system.main.force_checkpoint('lake')",
     "WITH c AS (SELECT * FROM checkpoint('lake')) SELECT * FROM c",
     "SELECT (SELECT count(*) FROM enable_logging(storage := 'file', storage_path := 'logs')) AS n",
     "SELECT * FROM talk, LATERAL enable_profiling(format := 'json', save_location := 'p.json')",
-    "SELECT * FROM query('COPY talk TO ''x.csv''')", "SELECT * FROM query_table('talk')",
-    "SELECT * FROM sqlite_attach('{catalog}')", "SELECT write_log('x', level := 'error')",
+    "SELECT * FROM query('COPY talk TO ''x.csv''')",
+    "SELECT * FROM query_table('talk')",
+    "SELECT * FROM sqlite_attach('{catalog}')",
+    "SELECT write_log('x', level := 'error')",
     "EXPLAIN ANALYZE SELECT * FROM checkpoint('lake')",
 ]
 
@@ -138,9 +190,16 @@ def test_nothing_that_writes_gets_through(shared, tmp_path, monkeypatch, sql):
     assert query("SELECT count(*) AS n FROM talk", shared).table.to_pylist() == [{"n": 3}]
 
 
-@pytest.mark.parametrize("sql", ["SELECT * FROM read_text('/etc/passwd')", "SELECT * FROM read_csv('{outside}')",
-                                 "SELECT * FROM '{outside}'", "SELECT * FROM glob('/etc/*')",
-                                 "SELECT * FROM read_blob('{outside}')"])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM read_text('/etc/passwd')",
+        "SELECT * FROM read_csv('{outside}')",
+        "SELECT * FROM '{outside}'",
+        "SELECT * FROM glob('/etc/*')",
+        "SELECT * FROM read_blob('{outside}')",
+    ],
+)
 def test_files_outside_the_store_cannot_be_read(shared, tmp_path, sql):
     outside = tmp_path / "secret.csv"
     outside.write_text("a,b\n1,2\n")
@@ -148,13 +207,25 @@ def test_files_outside_the_store_cannot_be_read(shared, tmp_path, sql):
         query(sql.replace("{outside}", str(outside)), shared)
 
 
-@pytest.mark.parametrize("sql", [
-    "EXPLAIN SELECT * FROM talk", "EXPLAIN ANALYZE SELECT count(*) FROM talk", "EXPLAIN (FORMAT json) SELECT 1",
-    "EXPLAIN (SELECT 1)", "DESCRIBE talk", "SUMMARIZE \"talk@1\"", "SHOW TABLES", "PRAGMA version", "FROM talk",
-    "-- a comment first\nWITH t AS (SELECT * FROM \"talk@stable\") SELECT count(*) FROM t /* and one after */;",
-    "SELECT * FROM ducklake_snapshots('lake')", "SELECT * FROM ducklake_table_info('lake')",
-    "SELECT count(*) FROM read_parquet('{data}/main/talk/*.parquet')", "SELECT * FROM range(3)",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "EXPLAIN SELECT * FROM talk",
+        "EXPLAIN ANALYZE SELECT count(*) FROM talk",
+        "EXPLAIN (FORMAT json) SELECT 1",
+        "EXPLAIN (SELECT 1)",
+        "DESCRIBE talk",
+        'SUMMARIZE "talk@1"',
+        "SHOW TABLES",
+        "PRAGMA version",
+        "FROM talk",
+        '-- a comment first\nWITH t AS (SELECT * FROM "talk@stable") SELECT count(*) FROM t /* and one after */;',
+        "SELECT * FROM ducklake_snapshots('lake')",
+        "SELECT * FROM ducklake_table_info('lake')",
+        "SELECT count(*) FROM read_parquet('{data}/main/talk/*.parquet')",
+        "SELECT * FROM range(3)",
+    ],
+)
 def test_reading_forms_still_work(shared, sql):
     result = query(sql.replace("{data}", shared.data_path), shared)
     assert result.rows >= 1
@@ -163,7 +234,7 @@ def test_reading_forms_still_work(shared, sql):
 @pytest.mark.parametrize("suffix", [".parquet", ".csv", ".jsonl"])
 def test_out_paths_are_never_sql(shared, tmp_path, suffix):
     folder = tmp_path / "odd 'dir'; DROP TABLE talk; --"
-    out = folder / f"hasil ujian's; \"é\" 結果{suffix}"
+    out = folder / f'hasil ujian\'s; "é" 結果{suffix}'
     result = query('SELECT id, chat, audios FROM "talk@1"', shared, out=out)
     assert result.rows == 2 and result.columns == ["id", "chat", "audios"]
     assert [p.name for p in folder.iterdir()] == [out.name]  # no partial file left beside it

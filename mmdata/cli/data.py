@@ -19,9 +19,13 @@ def import_(
     source: Path = typer.Argument(..., help="File or folder to import."),
     into: str = typer.Option(..., "--into", help="Dataset name."),
     format: str | None = typer.Option(None, "--format", help=IMPORT_FORMAT_HELP),
-    media_root: Path | None = typer.Option(None, "--media-root", help="Where relative media paths start (default: beside the input)."),
+    media_root: Path | None = typer.Option(
+        None, "--media-root", help="Where relative media paths start (default: beside the input)."
+    ),
     replace: bool = typer.Option(False, "--replace", help="Make the new version exactly the input (remove records it lacks)."),
-    allow_empty: bool = typer.Option(False, "--allow-empty", help="With --replace: allow emptying the dataset when no record is valid."),
+    allow_empty: bool = typer.Option(
+        False, "--allow-empty", help="With --replace: allow emptying the dataset when no record is valid."
+    ),
     wait: float | None = WaitOpt,
     as_json: bool = JsonOpt,
 ):
@@ -32,14 +36,33 @@ def import_(
     from mmdata.render import console, print_json, problems, progress_bar
 
     with progress_bar(not as_json) as progress:
-        result = run(source, into=into, store=store(), format=format, media_root=media_root, replace=replace,
-                         wait=wait, progress=progress, allow_empty=allow_empty)
+        result = run(
+            source,
+            into=into,
+            store=store(),
+            format=format,
+            media_root=media_root,
+            replace=replace,
+            wait=wait,
+            progress=progress,
+            allow_empty=allow_empty,
+        )
     counts = {"imported": result.imported, "rejected": result.rejected, "skipped": result.skipped}
     if as_json:
-        return print_json({"dataset": into, "version": result.version, "format": result.format, **counts,
-                           "added": result.added, "changed": result.changed, "removed": result.removed,
-                           "rejects_by_rule": result.rejects_by_rule, "reject_samples": result.reject_samples,
-                           "message": result.message})
+        return print_json(
+            {
+                "dataset": into,
+                "version": result.version,
+                "format": result.format,
+                **counts,
+                "added": result.added,
+                "changed": result.changed,
+                "removed": result.removed,
+                "rejects_by_rule": result.rejects_by_rule,
+                "reject_samples": result.reject_samples,
+                "message": result.message,
+            }
+        )
     console.print(f"[bold]{escape(result.message)}[/bold]  [dim](format {result.format}, {result.record_kind} records)[/dim]")
     problems(result.reject_samples, sum(result.rejects_by_rule.values()))
 

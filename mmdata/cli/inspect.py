@@ -24,8 +24,15 @@ def validate(
     with progress_bar(not as_json) as progress:
         report = run(target, store=store(), format=format, media_root=media_root, progress=progress)
     if as_json:
-        print_json({"target": report.target, "checked": report.checked, "invalid": report.invalid,
-                    "by_rule": report.by_rule, "samples": report.samples})
+        print_json(
+            {
+                "target": report.target,
+                "checked": report.checked,
+                "invalid": report.invalid,
+                "by_rule": report.by_rule,
+                "samples": report.samples,
+            }
+        )
     else:
         verdict = "[green]clean[/green]" if report.ok else f"[red]{report.invalid} invalid[/red]"
         console.print(f"{report.target}: {report.checked} {report.record_kind} records checked, {verdict}")
@@ -86,12 +93,18 @@ def log(name: str = typer.Argument(..., help="Dataset name."), as_json: bool = J
     rows = run(name, store=store())
     if as_json:
         return print_json(rows)
-    table(f"{name}: versions", [{**r, "version": f"@{r['version']}"} for r in rows],
-          ["version", "created_at", "command", "counts", "parents", "tags", "arguments"])
+    table(
+        f"{name}: versions",
+        [{**r, "version": f"@{r['version']}"} for r in rows],
+        ["version", "created_at", "command", "counts", "parents", "tags", "arguments"],
+    )
 
 
-def show(ref: str = typer.Argument(..., help="name, name@N or name@tag."), limit: int = typer.Option(3, "--limit"),
-         as_json: bool = JsonOpt):
+def show(
+    ref: str = typer.Argument(..., help="name, name@N or name@tag."),
+    limit: int = typer.Option(3, "--limit"),
+    as_json: bool = JsonOpt,
+):
     """One version: lineage, columns, sample records, rejects."""
     from mmdata import show as run
     from mmdata.render import console, key_values, print_json, table
@@ -106,8 +119,12 @@ def show(ref: str = typer.Argument(..., help="name, name@N or name@tag."), limit
         table("rejected records", info["reject_samples"])
 
 
-def diff(a: str = typer.Argument(..., help="Older version, name@N."), b: str = typer.Argument(..., help="Newer version."),
-         limit: int = typer.Option(3, "--limit"), as_json: bool = JsonOpt):
+def diff(
+    a: str = typer.Argument(..., help="Older version, name@N."),
+    b: str = typer.Argument(..., help="Newer version."),
+    limit: int = typer.Option(3, "--limit"),
+    as_json: bool = JsonOpt,
+):
     """Records added, removed and changed between two versions."""
     from mmdata import diff as run
     from mmdata.render import console, print_json, table
@@ -122,8 +139,11 @@ def diff(a: str = typer.Argument(..., help="Older version, name@N."), b: str = t
             console.print_json(data=record)
 
 
-def tag(ref: str = typer.Argument(..., help="name@N"), name: str = typer.Argument(..., help="Tag, e.g. stable."),
-        wait: float | None = WaitOpt):
+def tag(
+    ref: str = typer.Argument(..., help="name@N"),
+    name: str = typer.Argument(..., help="Tag, e.g. stable."),
+    wait: float | None = WaitOpt,
+):
     """Point a tag at a version: name@TAG then means name@N."""
     from mmdata import tag as run
     from mmdata.render import console

@@ -36,15 +36,31 @@ def crawl(
     from mmdata.render import console, progress_bar
 
     with progress_bar(not as_json) as progress:
-        result = run(urls or [], into=into, store=store(), from_file=from_file, include=include, exclude=exclude,
-                     min_duration=min_duration, max_duration=max_duration, limit=limit, sleep=sleep,
-                     rate_limit=rate_limit, retries=retries, shard=shard, checkpoint=checkpoint, wait=wait,
-                     progress=progress)
+        result = run(
+            urls or [],
+            into=into,
+            store=store(),
+            from_file=from_file,
+            include=include,
+            exclude=exclude,
+            min_duration=min_duration,
+            max_duration=max_duration,
+            limit=limit,
+            sleep=sleep,
+            rate_limit=rate_limit,
+            retries=retries,
+            shard=shard,
+            checkpoint=checkpoint,
+            wait=wait,
+            progress=progress,
+        )
     if as_json:
         return print_dataclass(result)
     job_summary(result, result.failures_by_reason)
     if result.failures_by_reason:
-        console.print(f"details: mmdata query \"SELECT file, rule, message FROM _rejects WHERE dataset = '{into}'\"", markup=False)
+        console.print(
+            f"details: mmdata query \"SELECT file, rule, message FROM _rejects WHERE dataset = '{into}'\"", markup=False
+        )
 
 
 def transcribe(
@@ -68,9 +84,23 @@ def transcribe(
     from mmdata.transcribe import transcribe as run
 
     with progress_bar(not as_json) as progress:
-        result = run(source, into=into, store=store(), model=model, device=device, compute_type=compute_type,
-                     batch_size=batch_size, beam_size=beam_size, chunking=chunking, max_chunk_seconds=max_chunk_seconds,
-                     languages=languages, shard=shard, checkpoint=checkpoint, wait=wait, progress=progress)
+        result = run(
+            source,
+            into=into,
+            store=store(),
+            model=model,
+            device=device,
+            compute_type=compute_type,
+            batch_size=batch_size,
+            beam_size=beam_size,
+            chunking=chunking,
+            max_chunk_seconds=max_chunk_seconds,
+            languages=languages,
+            shard=shard,
+            checkpoint=checkpoint,
+            wait=wait,
+            progress=progress,
+        )
     if as_json:
         return print_dataclass(result)
     job_summary(result, result.failures_by_reason)
@@ -102,10 +132,29 @@ def synthesize(
     from mmdata.synth import synthesize as run
 
     with progress_bar(not as_json and not dry_run) as progress:
-        result = run(type, sources=sources, into=into, store=store(), endpoint=endpoint, model=model,
-                     api_key_env=api_key_env, concurrency=concurrency, rpm=rpm, tpm=tpm, limit=limit, seed=seed,
-                     recipe=recipe, shard=shard, dry_run=dry_run, items_per_record=items, vision=vision,
-                     checkpoint=checkpoint, timeout=timeout, give_up_after=give_up_after, progress=progress)
+        result = run(
+            type,
+            sources=sources,
+            into=into,
+            store=store(),
+            endpoint=endpoint,
+            model=model,
+            api_key_env=api_key_env,
+            concurrency=concurrency,
+            rpm=rpm,
+            tpm=tpm,
+            limit=limit,
+            seed=seed,
+            recipe=recipe,
+            shard=shard,
+            dry_run=dry_run,
+            items_per_record=items,
+            vision=vision,
+            checkpoint=checkpoint,
+            timeout=timeout,
+            give_up_after=give_up_after,
+            progress=progress,
+        )
     if as_json:
         return print_dataclass(result)
     for prompt in result.prompts:

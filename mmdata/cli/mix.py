@@ -6,9 +6,8 @@ from pathlib import Path
 
 import typer
 
-from mmdata.exporters import registry as exporters
-
 from mmdata.cli.base import JsonOpt, WaitOpt, store
+from mmdata.exporters import registry as exporters
 
 
 def mix(
@@ -17,8 +16,9 @@ def mix(
     export_dir: Path | None = typer.Option(None, "--export", help="Also export the mixture to this new folder."),
     export_format: str = typer.Option("mmtrain", "--format", help=f"Export format with --export: {exporters.help_text()}."),
     plot: Path | None = typer.Option(None, "--plot", help="Write PNG charts of the report into this folder."),
-    workers: int | None = typer.Option(None, "--workers", min=0,
-                                          help="Processes for near-dedupe's signatures (default: by size and cores; 0: none)."),
+    workers: int | None = typer.Option(
+        None, "--workers", min=0, help="Processes for near-dedupe's signatures (default: by size and cores; 0: none)."
+    ),
     wait: float | None = WaitOpt,
     as_json: bool = JsonOpt,
 ):
@@ -59,12 +59,24 @@ def plan_table(plan: list[dict], with_tokens: bool = False) -> None:
     rows = []
     for p in plan:
         removed = {"where": p["loaded"] - p["matched"], **p["removed"]} if p["loaded"] > p["matched"] else p["removed"]
-        rows.append({"source": p["source"], "amount": f"{p['mode']} {p['amount']:g}", "language": language(p["language"]),
-                     "available": p["available"], "planned": p["planned"],
-                     "removed": ", ".join(f"{k} {v}" for k, v in removed.items()) or "-",
-                     "en": p.get("rows_en"), "ms": p.get("rows_ms"), "tokens": p.get("tokens")})
-    table("plan (records per source; rows per language)", rows,
-          ["source", "amount", "language", "available", "planned", "removed", "en", "ms"] + (["tokens"] if with_tokens else []))
+        rows.append(
+            {
+                "source": p["source"],
+                "amount": f"{p['mode']} {p['amount']:g}",
+                "language": language(p["language"]),
+                "available": p["available"],
+                "planned": p["planned"],
+                "removed": ", ".join(f"{k} {v}" for k, v in removed.items()) or "-",
+                "en": p.get("rows_en"),
+                "ms": p.get("rows_ms"),
+                "tokens": p.get("tokens"),
+            }
+        )
+    table(
+        "plan (records per source; rows per language)",
+        rows,
+        ["source", "amount", "language", "available", "planned", "removed", "en", "ms"] + (["tokens"] if with_tokens else []),
+    )
 
 
 def mixture_tables(report: dict) -> None:

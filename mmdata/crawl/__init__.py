@@ -58,8 +58,16 @@ def crawl(
     killed run resumes. Items that fail are recorded with a reason, never stop the run, and are
     tried again by the next run. Versions are committed every ``checkpoint`` items and at the end.
     """
-    at_least(0, limit=limit, sleep=sleep, retries=retries, checkpoint=checkpoint, wait=wait,
-             min_duration=min_duration, max_duration=max_duration)
+    at_least(
+        0,
+        limit=limit,
+        sleep=sleep,
+        retries=retries,
+        checkpoint=checkpoint,
+        wait=wait,
+        min_duration=min_duration,
+        max_duration=max_duration,
+    )
     if min_duration is not None and max_duration is not None and min_duration > max_duration:
         raise InputError(f"--min-duration {min_duration:g} is more than --max-duration {max_duration:g}: nothing would pass")
     yt_dlp = import_extra("yt_dlp", "crawl", "crawl")
@@ -71,12 +79,26 @@ def crawl(
     job = Job(store, "crawl", into, "audio", shard=shard, checkpoint=checkpoint, wait=wait, marker="archive.txt")
     inputs = read_inputs(list(urls), Path(from_file) if from_file else None)
     result = CrawlResult(into)
-    job.start(Lineage("crawl", {
-        "urls": list(urls), "from": str(from_file) if from_file else None, "include": list(include),
-        "exclude": list(exclude), "min_duration": min_duration, "max_duration": max_duration, "limit": limit,
-        "sleep": sleep, "rate_limit": rate_limit, "retries": retries, "shard": shard},
-        inputs=[{"path": str(from_file), "sha256": sha256_file(Path(from_file))}] if from_file else []),
-        counts=lambda: {"downloaded": result.downloaded, "failed": job.failures.items})
+    job.start(
+        Lineage(
+            "crawl",
+            {
+                "urls": list(urls),
+                "from": str(from_file) if from_file else None,
+                "include": list(include),
+                "exclude": list(exclude),
+                "min_duration": min_duration,
+                "max_duration": max_duration,
+                "limit": limit,
+                "sleep": sleep,
+                "rate_limit": rate_limit,
+                "retries": retries,
+                "shard": shard,
+            },
+            inputs=[{"path": str(from_file), "sha256": sha256_file(Path(from_file))}] if from_file else [],
+        ),
+        counts=lambda: {"downloaded": result.downloaded, "failed": job.failures.items},
+    )
     result.journal = str(job.journal.dir)
     workdir = job.journal.dir / "downloads"
     downloader = f"yt-dlp {yt_dlp.version.__version__}"
@@ -99,13 +121,14 @@ def crawl(
             attempted += 1
             progress("downloading", attempted, len(todo))
 
-        job.run(todo, _key, lambda entry: fetch(ydl, entry, store.media, workdir, downloader, min_duration, max_duration),
-                report)
+        job.run(todo, _key, lambda entry: fetch(ydl, entry, store.media, workdir, downloader, min_duration, max_duration), report)
     result.version = job.commit()
     result.failed = job.failures.items
     result.failures_by_reason = job.failures.rules()
-    result.message = job.summary(f"{into}: {result.downloaded} downloaded ({result.hours:.2f} h), {result.already} already "
-                                 f"stored, {result.filtered} filtered, {result.failed} failed")
+    result.message = job.summary(
+        f"{into}: {result.downloaded} downloaded ({result.hours:.2f} h), {result.already} already "
+        f"stored, {result.filtered} filtered, {result.failed} failed"
+    )
     return result
 
 

@@ -17,8 +17,10 @@ log = logging.getLogger("mmdata.crawl")
 
 # yt-dlp's words for why an item cannot be had, mapped to our reasons (checked in order).
 _REASONS = [
-    (re.compile(r"file is empty|did not get any data|does not decode|no samples|no audio stream|without a file", re.I),
-     "bad-audio"),
+    (
+        re.compile(r"file is empty|did not get any data|does not decode|no samples|no audio stream|without a file", re.I),
+        "bad-audio",
+    ),
     (re.compile(r"private video|members-only|sign in to confirm", re.I), "private"),
     (re.compile(r"not available in your country|geo.?restrict|blocked it in your country", re.I), "region-blocked"),
     (re.compile(r"HTTP Error 404|not found|no such file", re.I), "not-found"),
@@ -72,8 +74,9 @@ def ytdlp_options(workdir: Path, sleep: float, rate_limit: str | None, retries: 
     return options
 
 
-def fetch(ydl, entry: Entry, media: MediaFolder, workdir: Path, downloader: str, min_duration: float | None,
-          max_duration: float | None) -> Outcome:
+def fetch(
+    ydl, entry: Entry, media: MediaFolder, workdir: Path, downloader: str, min_duration: float | None, max_duration: float | None
+) -> Outcome:
     """The crawl's work on one entry: download, store as Opus, describe; filtered out when its
     measured duration is out of bounds (direct links are measured only now)."""
     try:
@@ -83,9 +86,14 @@ def fetch(ydl, entry: Entry, media: MediaFolder, workdir: Path, downloader: str,
             return Made(stats={"seconds": seconds})
         return Made([audio_record(entry, info, stored, seconds, downloader)], [stored.row()], {"seconds": seconds})
     except Exception as exc:  # one bad item never stops the run; its reason is kept, and the next run tries again
-        return Failed(failure_reason(str(exc)), str(exc), {"url": entry.url, "id": entry.info.get("id"), "title": entry.title,
-                                                           "archive_key": entry.archive_key},
-                      file=entry.url, field_path="url", retry=True)
+        return Failed(
+            failure_reason(str(exc)),
+            str(exc),
+            {"url": entry.url, "id": entry.info.get("id"), "title": entry.title, "archive_key": entry.archive_key},
+            file=entry.url,
+            field_path="url",
+            retry=True,
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -113,11 +121,18 @@ def normalise(path: Path, media: MediaFolder) -> tuple[MediaInfo, float]:
 
 def audio_record(entry: Entry, info: dict, media: MediaInfo, duration: float, downloader: str) -> dict:
     """The ``audio`` record, with provenance and the original format kept in ``extractor``."""
-    original = {k: info.get(k) for k in ("format_id", "ext", "acodec", "abr", "asr", "audio_channels", "filesize")
-                if info.get(k) is not None}
-    extractor = {"extractor": info.get("extractor_key") or info.get("extractor"), "id": info.get("id"),
-                 "webpage_url": info.get("webpage_url"), "original_format": original,
-                 "archive_key": entry.archive_key}
+    original = {
+        k: info.get(k)
+        for k in ("format_id", "ext", "acodec", "abr", "asr", "audio_channels", "filesize")
+        if info.get(k) is not None
+    }
+    extractor = {
+        "extractor": info.get("extractor_key") or info.get("extractor"),
+        "id": info.get("id"),
+        "webpage_url": info.get("webpage_url"),
+        "original_format": original,
+        "archive_key": entry.archive_key,
+    }
     for field in ("view_count", "like_count", "categories", "tags", "language"):
         if info.get(field):
             extractor[field] = info[field]

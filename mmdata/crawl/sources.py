@@ -79,8 +79,16 @@ class Listing:
     failures: list[tuple[str, Exception]] = field(default_factory=list)  # (input, why it could not be listed)
 
 
-def list_entries(ydl, inputs: list[str | dict], mine: Callable[[str], bool], include: list[str], exclude: list[str],
-                 min_duration: float | None, max_duration: float | None, limit: int | None) -> Listing:
+def list_entries(
+    ydl,
+    inputs: list[str | dict],
+    mine: Callable[[str], bool],
+    include: list[str],
+    exclude: list[str],
+    min_duration: float | None,
+    max_duration: float | None,
+    limit: int | None,
+) -> Listing:
     """This shard's entries of ``inputs`` that pass the title and duration filters, at most ``limit``."""
     listing = Listing()
     for item in inputs:
@@ -110,8 +118,9 @@ def _flatten(info: dict, source: str) -> Iterator[Entry]:
         yield Entry(info, source)
 
 
-def keep(entry: Entry, include: list[str], exclude: list[str], min_duration: float | None,
-         max_duration: float | None) -> str | None:
+def keep(
+    entry: Entry, include: list[str], exclude: list[str], min_duration: float | None, max_duration: float | None
+) -> str | None:
     """None to keep the entry, else why it is filtered out."""
     title = entry.title.lower()
     if include and not any(word.lower() in title for word in include):

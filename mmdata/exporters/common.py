@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from mmdata import __version__
 
@@ -22,7 +23,7 @@ class VersionReader:
     def __init__(self, store: Store, ref: str, batch_size: int = 2000):
         self.store, self.ref, self.batch_size = store, ref, batch_size
 
-    def __enter__(self) -> "VersionReader":
+    def __enter__(self) -> VersionReader:
         from mmdata.store.versions import resolve
 
         self.con = self.store.connect(read_only=True)
@@ -41,7 +42,9 @@ class VersionReader:
 
     def rows(self) -> Iterator[dict]:
         """Table rows (JSON fields as text), in id order so exports are reproducible."""
-        batches = self.con.execute(f"SELECT * EXCLUDE (key) FROM {self.version.relation} ORDER BY id").to_arrow_reader(self.batch_size)
+        batches = self.con.execute(f"SELECT * EXCLUDE (key) FROM {self.version.relation} ORDER BY id").to_arrow_reader(
+            self.batch_size
+        )
         for batch in batches:
             yield from batch.to_pylist()
 
@@ -58,12 +61,24 @@ class VersionReader:
         """``mmdata.json``: what was exported, and the version's lineage (a trainer records it with its checkpoints)."""
         command, arguments, parents = self.con.execute(
             "SELECT command, arguments, parents FROM lake._versions WHERE dataset = ? AND version = ?",
-            [self.version.dataset, self.version.version]).fetchone()
-        (out / "mmdata.json").write_text(json.dumps({
-            "dataset": self.version.dataset, "version": self.version.version, "ref": str(self.version),
-            "record_kind": self.version.record_kind, "records": self.count, "tool_version": __version__,
-            "lineage": {"command": command, "arguments": json.loads(arguments or "{}"), "parents": list(parents or [])},
-            **extra}, indent=2) + "\n")
+            [self.version.dataset, self.version.version],
+        ).fetchone()
+        (out / "mmdata.json").write_text(
+            json.dumps(
+                {
+                    "dataset": self.version.dataset,
+                    "version": self.version.version,
+                    "ref": str(self.version),
+                    "record_kind": self.version.record_kind,
+                    "records": self.count,
+                    "tool_version": __version__,
+                    "lineage": {"command": command, "arguments": json.loads(arguments or "{}"), "parents": list(parents or [])},
+                    **extra,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
 
 def copy_media(reader: VersionReader, media_id: str, folder: Path, out: Path) -> str:

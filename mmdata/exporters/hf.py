@@ -42,8 +42,10 @@ def _check_audio_encoder() -> None:
     except ImportError as exc:
         raise MmdataError(f"the hf export of audio needs torchcodec: pip install torchcodec ({_first_line(exc)})") from None
     except (RuntimeError, OSError) as exc:
-        raise MmdataError("the hf export of audio needs FFmpeg's shared libraries for torchcodec: "
-                          f"apt-get install ffmpeg (or conda install ffmpeg); torchcodec said: {_first_line(exc)}") from None
+        raise MmdataError(
+            "the hf export of audio needs FFmpeg's shared libraries for torchcodec: "
+            f"apt-get install ffmpeg (or conda install ffmpeg); torchcodec said: {_first_line(exc)}"
+        ) from None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -65,8 +67,13 @@ def write(reader: VersionReader, out: Path, language: str, progress) -> dict:
         path = reader.media_path(media_id)
         return {"bytes": path.read_bytes(), "path": path.name}
 
-    audio_fields = ([f for f, media in MEDIA_FIELDS[kind].items() if media == "audio"] if kind in MEDIA_FIELDS
-                    else ["media_id"] if SINGLE_MEDIA[kind] == "audio" else [])
+    audio_fields = (
+        [f for f, media in MEDIA_FIELDS[kind].items() if media == "audio"]
+        if kind in MEDIA_FIELDS
+        else ["media_id"]
+        if SINGLE_MEDIA[kind] == "audio"
+        else []
+    )
 
     def rows():
         checked = False  # rows without audio (images only) never need torchcodec
@@ -106,5 +113,6 @@ def write(reader: VersionReader, out: Path, language: str, progress) -> dict:
     return {"records": len(dataset), "skipped": 0}
 
 
-EXPORTER = Exporter(name="hf", writes="a `save_to_disk` folder with the media embedded as `Image` / `Audio` features",
-                    write=write)
+EXPORTER = Exporter(
+    name="hf", writes="a `save_to_disk` folder with the media embedded as `Image` / `Audio` features", write=write
+)

@@ -28,5 +28,8 @@ def write(reader: VersionReader, out: Path, language: str, progress) -> dict:
     return {"records": written, "skipped": 0}
 
 
-EXPORTER = Exporter(name="jsonl", write=write,
-                    writes="`data.jsonl` (our records), `media/ab/<id>.<ext>`, `mmdata.json`; importing it gives back the same records")
+EXPORTER = Exporter(
+    name="jsonl",
+    write=write,
+    writes="`data.jsonl` (our records), `media/ab/<id>.<ext>`, `mmdata.json`; importing it gives back the same records",
+)

@@ -16,8 +16,13 @@ from mmdata.exporters.common import VersionReader
 from mmdata.exporters.exporter import Exporter
 
 # Tool turns keep LLaMA-Factory's tag names, which its reader of this layout (sharegpt with from/value) knows.
-SPEAKERS = {"user": "human", "assistant": "gpt", "system": "system", "function_call": "function_call",
-            "observation": "observation"}
+SPEAKERS = {
+    "user": "human",
+    "assistant": "gpt",
+    "system": "system",
+    "function_call": "function_call",
+    "observation": "observation",
+}
 
 
 def _turn(turn: dict) -> dict:
@@ -42,5 +47,9 @@ def write(reader: VersionReader, out: Path, language: str, progress) -> dict:
     return counts
 
 
-EXPORTER = Exporter(name="llava", writes="`data.json` in LLaVA's layout, media in `images/` and `audios/` beside it",
-                    write=write, conversations_only=True)
+EXPORTER = Exporter(
+    name="llava",
+    writes="`data.json` in LLaVA's layout, media in `images/` and `audios/` beside it",
+    write=write,
+    conversations_only=True,
+)

@@ -30,20 +30,32 @@ def write(reader: VersionReader, out: Path, language: str, progress) -> dict:
                 skipped["tool-roles"] = skipped.get("tool-roles", 0) + 1
                 continue
             split = record.get("split", "train")
-            row = {"id": record["id"], "kind": record["kind"], "language": record.get("language", language),
-                   "messages": [{"role": t["role"], "content": t["content"]} for t in record["chat"]],
-                   "images": [copy_media(reader, m, out / "media", out) for m in record.get("images", [])],
-                   "audios": [copy_media(reader, m, out / "media", out) for m in record.get("audios", [])],
-                   "source": record.get("mix_source", str(reader.version))}
+            row = {
+                "id": record["id"],
+                "kind": record["kind"],
+                "language": record.get("language", language),
+                "messages": [{"role": t["role"], "content": t["content"]} for t in record["chat"]],
+                "images": [copy_media(reader, m, out / "media", out) for m in record.get("images", [])],
+                "audios": [copy_media(reader, m, out / "media", out) for m in record.get("audios", [])],
+                "source": record.get("mix_source", str(reader.version)),
+            }
             files[split].write(json.dumps(row, ensure_ascii=False) + "\n")
             counts[split] += 1
     finally:
         for fh in files.values():
             fh.close()
     reader.manifest(out, format="mmtrain", splits=counts, schema="training-record.json", skipped=skipped)
-    return {"records": counts["train"] + counts["test"], "skipped": sum(skipped.values()), "skipped_reasons": skipped,
-            "splits": counts}
+    return {
+        "records": counts["train"] + counts["test"],
+        "skipped": sum(skipped.values()),
+        "skipped_reasons": skipped,
+        "splits": counts,
+    }
 
 
-EXPORTER = Exporter(name="mmtrain", writes="`train.jsonl` / `test.jsonl` of single-language conversations, media in `media/`",
-                    write=write, conversations_only=True)
+EXPORTER = Exporter(
+    name="mmtrain",
+    writes="`train.jsonl` / `test.jsonl` of single-language conversations, media in `media/`",
+    write=write,
+    conversations_only=True,
+)

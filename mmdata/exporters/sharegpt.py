@@ -17,24 +17,37 @@ from mmdata.exporters.common import VersionReader
 from mmdata.exporters.exporter import Exporter
 
 # Our role names are the tags; LLaMA-Factory's defaults would be human/gpt.
-TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant",
-        "system_tag": "system", "function_tag": "function_call", "observation_tag": "observation"}
+TAGS = {
+    "role_tag": "role",
+    "content_tag": "content",
+    "user_tag": "user",
+    "assistant_tag": "assistant",
+    "system_tag": "system",
+    "function_tag": "function_call",
+    "observation_tag": "observation",
+}
 OPTIONAL_COLUMNS = ("images", "audios", "tools")
 
 
 def dataset_info(name: str, columns: set[str]) -> dict:
     """The entry for ``data.json``; ``columns`` are the optional columns some row has."""
-    return {name: {
-        "file_name": "data.json",
-        "formatting": "sharegpt",
-        "columns": {"messages": "messages", **{c: c for c in OPTIONAL_COLUMNS if c in columns}},
-        "tags": dict(TAGS),
-    }}
+    return {
+        name: {
+            "file_name": "data.json",
+            "formatting": "sharegpt",
+            "columns": {"messages": "messages", **{c: c for c in OPTIONAL_COLUMNS if c in columns}},
+            "tags": dict(TAGS),
+        }
+    }
 
 
 def _message(turn: dict) -> dict:
-    return {**turn["fields"], "role": turn["role"], "content": turn["content"],
-            **({"content_ms": turn["content_ms"]} if "content_ms" in turn else {})}
+    return {
+        **turn["fields"],
+        "role": turn["role"],
+        "content": turn["content"],
+        **({"content_ms": turn["content_ms"]} if "content_ms" in turn else {}),
+    }
 
 
 def _row(record: dict, turns: list[dict], images: list[str], audios: list[str]) -> dict:
@@ -65,5 +78,9 @@ def write(reader: VersionReader, out: Path, language: str, progress) -> dict:
     return counts
 
 
-EXPORTER = Exporter(name="sharegpt", writes="`data.json` + the `dataset_info.json` entry LLaMA-Factory reads it by, media beside",
-                    write=write, conversations_only=True)
+EXPORTER = Exporter(
+    name="sharegpt",
+    writes="`data.json` + the `dataset_info.json` entry LLaMA-Factory reads it by, media beside",
+    write=write,
+    conversations_only=True,
+)

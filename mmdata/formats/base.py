@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from mmdata.errors import InputError
 from mmdata.records import media_kind
@@ -107,22 +107,23 @@ def json_problem(value, prefix: str = "", text: bool = False) -> FormatError | N
                 if not isinstance(k, str):
                     return FormatError(where, f"{where}: a key must be a string, not {type(k).__name__}")
                 if text and not _utf8(k):
-                    return FormatError(where, f"{where}: a key holds a lone surrogate escape, which is not text",
-                                       rule="encoding")
+                    return FormatError(where, f"{where}: a key holds a lone surrogate escape, which is not text", rule="encoding")
                 stack.append((v, f"{path}/{k}" if path else k, depth + 1, k))
         elif isinstance(value, (list, tuple)):
             for i in reversed(range(len(value))):
                 stack.append((value[i], f"{path}/{i}" if path else str(i), depth + 1, None))
         elif isinstance(value, _NonFinite) or (isinstance(value, float) and not math.isfinite(value)):
-            return FormatError(where, f"{where} is {value}: JSON has no NaN or infinity; use null or a number",
-                               rule="json-nonfinite")
+            return FormatError(
+                where, f"{where} is {value}: JSON has no NaN or infinity; use null or a number", rule="json-nonfinite"
+            )
         elif isinstance(value, (bytes, bytearray, memoryview)):
             if key != "bytes":
                 return FormatError(where, f"{where}: binary data is only stored as media ({{bytes, path}})")
         elif isinstance(value, str):
             if text and not _utf8(value):
-                return FormatError(where, f"{where}: holds a lone surrogate escape (\\ud800-\\udfff), which is not text",
-                                   rule="encoding")
+                return FormatError(
+                    where, f"{where}: holds a lone surrogate escape (\\ud800-\\udfff), which is not text", rule="encoding"
+                )
         elif value is not None and not isinstance(value, (int, float)):
             return FormatError(where, f"{where}: a {type(value).__name__} value has no JSON form")
     return None
@@ -163,12 +164,15 @@ def strict_json(text: str, field: str):
 def decode_line(raw: bytes) -> str | FormatError:
     """A line of bytes as text; a byte-order mark dropped (Excel's "CSV UTF-8" and Notepad write one)."""
     if raw.startswith(_BOM):
-        raw = raw[len(_BOM):]
+        raw = raw[len(_BOM) :]
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return FormatError("$", f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
-                                "save the file as UTF-8", rule="encoding")
+        return FormatError(
+            "$",
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); save the file as UTF-8",
+            rule="encoding",
+        )
 
 
 def read_json_items(path: Path) -> Iterator[tuple[int, object]]:
@@ -198,9 +202,13 @@ def _json_array(path: Path) -> Iterator[tuple[int, object]]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        yield line, FormatError("$", f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save the file as UTF-8",
-                                rule="encoding")
+        line = raw[: exc.start].count(b"\n") + 1
+        yield (
+            line,
+            FormatError(
+                "$", f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save the file as UTF-8", rule="encoding"
+            ),
+        )
         return
     parser = _Parser()
     try:

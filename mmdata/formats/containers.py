@@ -113,7 +113,8 @@ def parquet_rows(path: Path, batch_size: int = 2048) -> Iterator[tuple[int, dict
             batches = pq.ParquetFile(file).iter_batches(batch_size=batch_size)
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise InputError(f"{file}: not a readable Parquet file ({' '.join(str(exc).split())[:300]})") from None
-        for number, row in _rows(batches, str(file), number):
+        read_before = number
+        for number, row in _rows(batches, str(file), read_before):
             yield number, row
             if isinstance(row, _Break):
                 return
@@ -155,7 +156,8 @@ def hf_disk_rows(path: Path) -> Iterator[tuple[int, dict]]:
                 raise InputError(f"{file}: missing (state.json names it)")
             try:
                 with pa.memory_map(str(file)) as source:
-                    for number, row in _rows(pa.ipc.open_stream(source), str(file), number):
+                    read_before = number
+                    for number, row in _rows(pa.ipc.open_stream(source), str(file), read_before):
                         yield number, row
                         if isinstance(row, _Break):
                             return

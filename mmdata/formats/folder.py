@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from mmdata.errors import InputError
 from mmdata.formats.base import FormatError, Item, read_json_items
@@ -96,7 +96,9 @@ def folder_kind(folder: Path) -> str:
             raise ValueError(f"{shown}: the file name is not UTF-8; rename it") from None
     kinds = {media_kind(p.name) for p in files} - {None}
     if len(kinds) != 1:
-        raise ValueError(f"{folder} holds {'both images and audio' if kinds else 'no images or audio'}; import one kind of media per dataset")
+        raise ValueError(
+            f"{folder} holds {'both images and audio' if kinds else 'no images or audio'}; import one kind of media per dataset"
+        )
     return kinds.pop()
 
 
@@ -114,8 +116,12 @@ def folder_items(folder: Path) -> Iterator[Item]:
             continue
         if not isinstance(name, str):
             column = next(c for c in FILE_COLUMNS if row.get(c))
-            yield Item(number, row, error=FormatError(column, f"{column} should be a file path, not {type(name).__name__}"),
-                       file=meta_file.name)
+            yield Item(
+                number,
+                row,
+                error=FormatError(column, f"{column} should be a file path, not {type(name).__name__}"),
+                file=meta_file.name,
+            )
             continue
         described.add(str(Path(name)))
         record = {k: v for k, v in row.items() if k not in FILE_COLUMNS}
@@ -130,7 +136,7 @@ def folder_items(folder: Path) -> Iterator[Item]:
             continue
         yield Item(number, row, record={**record, "media_id": name}, file=meta_file.name)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and media_kind(p.name))
-    for number, path in enumerate(files, start=1):
+    for path in files:
         relative = str(path.relative_to(folder))
         if relative not in described:
             yield Item(0, relative, record={"media_id": relative}, file=relative)
@@ -153,7 +159,7 @@ def _open(path: Path, layout_of: LayoutOf) -> Reading:
 FORMAT = ImportFormat(
     name="folder",
     reads="a folder of images *or* audio, with optional `metadata.jsonl` / `metadata.csv` whose `file` "
-          "(or `file_name`) column names a file; other columns become fields",
+    "(or `file_name`) column names a file; other columns become fields",
     open=_open,
     claims=_claims,
 )

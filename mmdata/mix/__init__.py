@@ -22,8 +22,15 @@ class MixResult:
     message: str = ""
 
 
-def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool = False, wait: float | None = None,
-        plot_dir: str | Path | None = None, progress: ProgressCallback = silent, workers: int | None = 0) -> MixResult:
+def mix(
+    spec_path: str | Path,
+    store: Store | str | None = None,
+    dry_run: bool = False,
+    wait: float | None = None,
+    plot_dir: str | Path | None = None,
+    progress: ProgressCallback = silent,
+    workers: int | None = 0,
+) -> MixResult:
     """Build the mixture ``spec_path`` describes; ``dry_run`` only plans it: the same selection, with
     rows per source and language and the tokens they hold (exact with the spec's ``tokenizer``, else
     estimated at 4 characters a token), and nothing written.
@@ -74,15 +81,19 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
         if dry_run:
             return _dry_run(state, result)
         if not state.rows.height:
-            raise InputError(f"{spec.path}: the mixture would be empty: " + "; ".join(why_empty(row) for row in result.plan)
-                             + " (mmdata mix --dry-run shows the plan)")
+            raise InputError(
+                f"{spec.path}: the mixture would be empty: "
+                + "; ".join(why_empty(row) for row in result.plan)
+                + " (mmdata mix --dry-run shows the plan)"
+            )
         progress("writing the mixture", 0, 1)
         journal = RunJournal(store.runs, "mix", arrow_schema("conversation"))
         out, in_data_path = output_file(store, spec.name, journal)
         result.rows, unique = write_mixture(state, out)
         progress("writing the mixture", 1, 1)
-    committed = commit_mixture(store, spec, spec_path, result.plan, result.rows, out, in_data_path, unique, journal, wait,
-                               progress)
+    committed = commit_mixture(
+        store, spec, spec_path, result.plan, result.rows, out, in_data_path, unique, journal, wait, progress
+    )
     result.version = committed.version
     progress("report", 0, 1)
     with store.reader() as con:
@@ -91,8 +102,9 @@ def mix(spec_path: str | Path, store: Store | str | None = None, dry_run: bool =
         written = resolve(con, spec.name)
         result.report, result.plots = written_report(con, written.relation, result.plan, spec.tokenizer, plot_dir)
     progress("report", 1, 1)
-    result.message = (f"{spec.name}@{written.version}: {result.rows} rows from {len(state.plans)} sources"
-                      + ("" if committed.version else " (unchanged: same spec, same sources)"))
+    result.message = f"{spec.name}@{written.version}: {result.rows} rows from {len(state.plans)} sources" + (
+        "" if committed.version else " (unchanged: same spec, same sources)"
+    )
     return result
 
 
@@ -107,6 +119,8 @@ def _dry_run(state, result: MixResult) -> MixResult:
     for i, row in enumerate(result.plan):
         row["tokens"] = tokens.get(i, 0)
     combine = f"; combine adds up to {spec.combine['rows']} rows when written" if spec.combine else ""
-    result.message = (f"dry run: {state.rows.height} rows ({sum(p.planned for p in plans)} records) from {len(plans)} sources, "
-                      f"{sum(tokens.values()):,} tokens ({counted_by}){combine}; nothing written")
+    result.message = (
+        f"dry run: {state.rows.height} rows ({sum(p.planned for p in plans)} records) from {len(plans)} sources, "
+        f"{sum(tokens.values()):,} tokens ({counted_by}){combine}; nothing written"
+    )
     return result

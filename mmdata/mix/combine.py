@@ -15,15 +15,17 @@ import pyarrow as pa
 
 from mmdata.store.tables import arrow_schema
 
-_COUNTED = {"image": re.compile(r"\b(picture|gambar|image|imej)(\s+)(\d+)\b", re.I),
-            "audio": re.compile(r"\b(audio|klip audio|clip)(\s+)(\d+)\b", re.I)}
+_COUNTED = {
+    "image": re.compile(r"\b(picture|gambar|image|imej)(\s+)(\d+)\b", re.I),
+    "audio": re.compile(r"\b(audio|klip audio|clip)(\s+)(\d+)\b", re.I),
+}
 
 
 def renumber(text: str, images_before: int, audios_before: int) -> str:
     """Shift "picture N" / "gambar N" / "audio N" by the media of the parts before this one."""
     for kind, offset in (("image", images_before), ("audio", audios_before)):
         if offset:
-            text = _COUNTED[kind].sub(lambda m: f"{m.group(1)}{m.group(2)}{int(m.group(3)) + offset}", text)
+            text = _COUNTED[kind].sub(lambda m, offset=offset: f"{m.group(1)}{m.group(2)}{int(m.group(3)) + offset}", text)
     return text
 
 
@@ -60,13 +62,14 @@ def combine_rows(state, full_rows: str) -> int:
     result = con.execute(f"""
         WITH ranked AS (
             SELECT r.src, r.id, r.copy, r.language FROM {state.drawn} r JOIN {state.records} s ON s.src = r.src AND s.id = r.id
-            QUALIFY row_number() OVER (PARTITION BY r.language, r.split, s.kind ORDER BY {draw('r')}) <= {wanted})
+            QUALIFY row_number() OVER (PARTITION BY r.language, r.split, s.kind ORDER BY {draw("r")}) <= {wanted})
         SELECT f.id, f.copy, f.kind, f.language, f.split, to_json(f.chat)::VARCHAR AS chat, f.images, f.audios
         FROM ({full_rows}) f SEMI JOIN ranked k ON f.src = k.src AND f.id = k.id AND f.copy = k.copy AND f.language = k.language
-        ORDER BY {draw('f')}""")
+        ORDER BY {draw("f")}""")
     for record_id, copy, kind, language, split, chat, images, audios in result.fetchall():
         groups.setdefault((language, split), {}).setdefault(kind, []).append(
-            {"id": record_id, "copy": copy, "chat": json.loads(chat), "images": images, "audios": audios})
+            {"id": record_id, "copy": copy, "chat": json.loads(chat), "images": images, "audios": audios}
+        )
     usable = sorted((key, kinds) for key, kinds in groups.items() if len(kinds) >= low)
     made, seen, cursors, turn = [], set(), {}, 0
     while usable and len(made) < wanted and turn < 4 * wanted:  # bounded: small pools run out of new combinations
@@ -83,13 +86,29 @@ def combine_rows(state, full_rows: str) -> int:
             continue
         seen.add(identity)
         joined = join(parts)
-        made.append({"kind": "combined", "context": None, "chat": joined["chat"], "images": joined["images"],
-                     "audios": joined["audios"], "generation": None, "source": [p["id"] for p in parts], "extra": None,
-                     "src": -1, "copy": len(made), "language": language, "split": split, "id": identity})
+        made.append(
+            {
+                "kind": "combined",
+                "context": None,
+                "chat": joined["chat"],
+                "images": joined["images"],
+                "audios": joined["audios"],
+                "generation": None,
+                "source": [p["id"] for p in parts],
+                "extra": None,
+                "src": -1,
+                "copy": len(made),
+                "language": language,
+                "split": split,
+                "id": identity,
+            }
+        )
     if made:
         record = [f for f in arrow_schema("conversation") if f.name not in ("id", "key")]
-        schema = pa.schema(record + [("src", pa.int32()), ("copy", pa.int64()), ("language", pa.string()),
-                                     ("split", pa.string()), ("id", pa.string())])
+        schema = pa.schema(
+            record
+            + [("src", pa.int32()), ("copy", pa.int64()), ("language", pa.string()), ("split", pa.string()), ("id", pa.string())]
+        )
         for row in made:
             row["chat"] = [{"role": t["role"], "content": t["content"], "content_ms": None} for t in row["chat"]]
         con.register(state.combined, pa.Table.from_pylist(made, schema=schema))

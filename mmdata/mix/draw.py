@@ -28,11 +28,13 @@ def draw(candidates: pl.DataFrame, spec: MixSpec, plans) -> pl.DataFrame:
         order, _ = hash_order(mix64(hi ^ salt(spec.seed, "draw")), hi, lo)
         if plan.planned < len(order):  # a subset: kept in place (row order is not a choice; mix_index is)
             kept = np.zeros(len(order), dtype=bool)
-            kept[order[:plan.planned]] = True
+            kept[order[: plan.planned]] = True
             parts.append(part.filter(pl.Series(kept)).with_columns(pl.lit(0, pl.Int64).alias("copy")))
             continue
         copies = math.ceil(plan.planned / len(order))
-        chosen = np.concatenate([order] * (copies - 1) + [order[:plan.planned - (copies - 1) * len(order)]])
-        copy = np.repeat(np.arange(copies, dtype=np.int64), [len(order)] * (copies - 1) + [plan.planned - (copies - 1) * len(order)])
+        chosen = np.concatenate([order] * (copies - 1) + [order[: plan.planned - (copies - 1) * len(order)]])
+        copy = np.repeat(
+            np.arange(copies, dtype=np.int64), [len(order)] * (copies - 1) + [plan.planned - (copies - 1) * len(order)]
+        )
         parts.append(part[chosen].with_columns(pl.Series("copy", copy)))
     return pl.concat(parts) if parts else candidates.head(0).with_columns(pl.lit(0, pl.Int64).alias("copy"))

@@ -143,8 +143,11 @@ class ExactDedupe(CandidateFilter):
         if not self.enabled(spec):
             return []
         # hash() only groups rows within this run; which copy stays is decided by (src, id).
-        return [("_text", fields_text(self.setting(spec))), ("_spaced", single_spaced("_text")),
-                ("norm", f"hash(lower({trimmed('_spaced')}))")]
+        return [
+            ("_text", fields_text(self.setting(spec))),
+            ("_spaced", single_spaced("_text")),
+            ("norm", f"hash(lower({trimmed('_spaced')}))"),
+        ]
 
     def dropped(self, state: MixState) -> str:
         # Only the values that repeat are ranked: sorting every row to find a few copies is most of the cost.
@@ -158,10 +161,16 @@ class ExactDedupe(CandidateFilter):
 class NearDedupe(CandidateFilter):
     name, spec_key = "near_dedupe", "dedupe.near"
     help = "MinHash (datasketch) near-duplicates: estimated Jaccard similarity of word 3-grams at or above threshold"
-    schema = {"type": "object", "required": ["threshold"], "additionalProperties": False,
-              "properties": {"threshold": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-                             "fields": {"type": "array", "minItems": 1, "items": _TEXT_FIELDS},
-                             "num_perm": {"type": "integer", "minimum": 16, "maximum": 512}}}
+    schema = {
+        "type": "object",
+        "required": ["threshold"],
+        "additionalProperties": False,
+        "properties": {
+            "threshold": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+            "fields": {"type": "array", "minItems": 1, "items": _TEXT_FIELDS},
+            "num_perm": {"type": "integer", "minimum": 16, "maximum": 512},
+        },
+    }
     batch = 20000
 
     def dropped(self, state: MixState) -> pa.Table:
@@ -175,18 +184,26 @@ class NearDedupe(CandidateFilter):
         text = fields_text(near.get("fields", ["chat"]))
         total = sum(state.count_by_source().values())
         progress("near-dedupe", 0, total)
-        reader = state.con.execute(f"SELECT src, id, lower({text}) AS t FROM {state.candidate_records()} "
-                                   "ORDER BY src, id").to_arrow_reader(self.batch)
-        batches = ((list(zip(chunk.column("src").to_pylist(), chunk.column("id").to_pylist())), chunk.column("t").to_pylist())
-                   for chunk in reader)
+        reader = state.con.execute(
+            f"SELECT src, id, lower({text}) AS t FROM {state.candidate_records()} ORDER BY src, id"
+        ).to_arrow_reader(self.batch)
+        batches = (
+            (list(zip(chunk.column("src").to_pylist(), chunk.column("id").to_pylist())), chunk.column("t").to_pylist())
+            for chunk in reader
+        )
         done = [0]
 
         def heard(rows: int, dropped: int) -> None:
             done[0] += rows
             progress("near-dedupe", done[0], total, f"{dropped:,} near copies")
 
-        dropped = near_copies(batches, float(near["threshold"]), int(near.get("num_perm", 64)),
-                              default_workers(total) if state.workers is None else state.workers, heard)
+        dropped = near_copies(
+            batches,
+            float(near["threshold"]),
+            int(near.get("num_perm", 64)),
+            default_workers(total) if state.workers is None else state.workers,
+            heard,
+        )
         return pa.table({"src": [d[0] for d in dropped], "id": [d[1] for d in dropped]})
 
 
@@ -258,8 +275,10 @@ def apply_filter(state: MixState, f: CandidateFilter) -> None:
         con.register(state.dropped_pairs, dropped)
         dropped = f"(src, id) IN (SELECT (src, id) FROM {state.dropped_pairs})"
     try:  # found once, then counted and deleted by row number: evaluating the condition twice costs more
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {state.dropped_rows} AS "
-                    f"SELECT rowid AS row, src FROM {state.candidates} WHERE {dropped}")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {state.dropped_rows} AS "
+            f"SELECT rowid AS row, src FROM {state.candidates} WHERE {dropped}"
+        )
     finally:
         if pairs:
             con.unregister(state.dropped_pairs)

@@ -12,7 +12,7 @@ import os
 import re
 import sys
 from collections import deque
-from typing import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 
 import numpy as np
 
@@ -28,7 +28,7 @@ def signatures(texts: list[str | None], num_perm: int) -> tuple[str, np.ndarray]
     shingles = []
     for text in texts:
         words = _WORDS.findall(text or "")
-        shingles.append([" ".join(words[i:i + 3]).encode() for i in range(max(1, len(words) - 2))])
+        shingles.append([" ".join(words[i : i + 3]).encode() for i in range(max(1, len(words) - 2))])
     made = MinHash.bulk(shingles, num_perm=num_perm)
     return (made[0].scheme if made else ""), (np.stack([m.hashvalues for m in made]) if made else np.empty((0, num_perm)))
 
@@ -39,8 +39,13 @@ def default_workers(rows: int) -> int:
     return 0 if rows < PARALLEL_FROM else max(0, min(cores - 1, 4))
 
 
-def near_copies(batches: Iterable[tuple[list[Hashable], list[str | None]]], threshold: float, num_perm: int = 64,
-                workers: int = 0, on_batch: Callable[[int, int], None] | None = None) -> list[Hashable]:
+def near_copies(
+    batches: Iterable[tuple[list[Hashable], list[str | None]]],
+    threshold: float,
+    num_perm: int = 64,
+    workers: int = 0,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> list[Hashable]:
     """The keys of rows whose text is a near copy (estimated Jaccard >= ``threshold``) of an earlier
     kept row. ``batches`` yields (keys, texts) in the order that decides which row of a pair stays.
     ``on_batch(rows, dropped_so_far)`` hears each batch."""

@@ -27,7 +27,11 @@ def order_and_name(rows: pl.DataFrame, spec: MixSpec) -> tuple[pl.DataFrame, boo
     index = np.empty(len(order), dtype=np.uint64)
     index[order] = np.arange(len(order), dtype=np.uint64)
     made = mix64(index * np.uint64(2) + (rows["split"] == "test").to_numpy().astype(np.uint64) + salt(spec.hash, "id"))
-    rows = rows.with_columns(pl.Series("mix_index", index.astype(np.int64)), pl.Series("key_hi", key_hi),
-                             pl.Series("key_lo", key_lo), pl.Series("id_hi", mix64(key_hi ^ made)),
-                             pl.Series("id_lo", mix64(key_lo ^ mix64(made))))
+    rows = rows.with_columns(
+        pl.Series("mix_index", index.astype(np.int64)),
+        pl.Series("key_hi", key_hi),
+        pl.Series("key_lo", key_lo),
+        pl.Series("id_hi", mix64(key_hi ^ made)),
+        pl.Series("id_lo", mix64(key_lo ^ mix64(made))),
+    )
     return rows, not (tied and rows.select(pl.struct("key_hi", "key_lo").is_duplicated().any()).item())

@@ -17,8 +17,10 @@ def plan_sizes(spec: MixSpec, plans: list[SourcePlan]) -> None:
         mode, amount, n = plan.source.mode, plan.source.amount, plan.available
         if mode == "take":
             if amount > n:
-                raise InputError(f"{spec.path}:{plan.source.line}: {plan.ref} has {n} rows after filters; "
-                                 f"take {int(amount)} is short by {int(amount) - n} (use repeat to upsample)")
+                raise InputError(
+                    f"{spec.path}:{plan.source.line}: {plan.ref} has {n} rows after filters; "
+                    f"take {int(amount)} is short by {int(amount) - n} (use repeat to upsample)"
+                )
             plan.planned = int(amount)
         elif mode in ("fraction", "repeat"):
             plan.planned = round(n * amount)
@@ -31,16 +33,22 @@ def plan_sizes(spec: MixSpec, plans: list[SourcePlan]) -> None:
     if spec.size is not None:
         room = spec.size - fixed
         if room < 0:
-            raise InputError(f"{spec.path}: size {spec.size} is smaller than the {fixed} rows the take/fraction/repeat sources give")
+            raise InputError(
+                f"{spec.path}: size {spec.size} is smaller than the {fixed} rows the take/fraction/repeat sources give"
+            )
     else:  # the largest mixture the weights allow without repeating a row
         for plan in weighted:
             if not plan.available:
-                raise InputError(f"{spec.path}:{plan.source.line}: {plan.ref} has no rows after filters, so no mixture "
-                                 f"can give it weight {plan.source.amount:g}; drop it, loosen its filters, or set a size")
+                raise InputError(
+                    f"{spec.path}:{plan.source.line}: {plan.ref} has no rows after filters, so no mixture "
+                    f"can give it weight {plan.source.amount:g}; drop it, loosen its filters, or set a size"
+                )
         room = min(math.floor(p.available * total_weight / p.source.amount) for p in weighted)
     for plan in weighted:
         plan.planned = round(room * plan.source.amount / total_weight)
         if plan.planned > plan.available:
-            raise InputError(f"{spec.path}:{plan.source.line}: weight {plan.source.amount:g} of size {spec.size} needs "
-                             f"{plan.planned} rows from {plan.ref}, which has {plan.available} after filters "
-                             f"(short by {plan.planned - plan.available}); lower the weight or the size")
+            raise InputError(
+                f"{spec.path}:{plan.source.line}: weight {plan.source.amount:g} of size {spec.size} needs "
+                f"{plan.planned} rows from {plan.ref}, which has {plan.available} after filters "
+                f"(short by {plan.planned - plan.available}); lower the weight or the size"
+            )

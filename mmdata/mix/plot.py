@@ -28,7 +28,9 @@ def plot_report(report: dict, lengths: list[int], out: str | Path) -> list[Path]
     sources = report["by_source"]
     figure, axis = plt.subplots(figsize=(7, 4))
     positions = range(len(sources))
-    axis.bar([p - 0.2 for p in positions], [s.get("planned_share", 0) for s in sources], width=0.4, label="planned", color="#bbbbbb")
+    axis.bar(
+        [p - 0.2 for p in positions], [s.get("planned_share", 0) for s in sources], width=0.4, label="planned", color="#bbbbbb"
+    )
     axis.bar([p + 0.2 for p in positions], [s["share"] for s in sources], width=0.4, label="achieved", color="#c0392b")
     axis.set_xticks(list(positions), [s["value"] for s in sources], rotation=20, ha="right")
     axis.set(title="Share by source", ylabel="share of rows")

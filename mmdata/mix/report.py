@@ -11,9 +11,22 @@ def plan_table(state) -> list[dict]:
     removed, and its rows per language. Kept in the version's lineage: `stats` shows it later."""
     from mmdata.mix.languages import rows_by_language
 
-    return [{"source": str(p.ref), "line": p.source.line, "mode": p.source.mode, "amount": p.source.amount,
-             "language": p.language, "loaded": p.loaded, "matched": p.matched, "available": p.available,
-             "planned": p.planned, "removed": p.removed, **rows_by_language(state.rows, i)} for i, p in enumerate(state.plans)]
+    return [
+        {
+            "source": str(p.ref),
+            "line": p.source.line,
+            "mode": p.source.mode,
+            "amount": p.source.amount,
+            "language": p.language,
+            "loaded": p.loaded,
+            "matched": p.matched,
+            "available": p.available,
+            "planned": p.planned,
+            "removed": p.removed,
+            **rows_by_language(state.rows, i),
+        }
+        for i, p in enumerate(state.plans)
+    ]
 
 
 def why_empty(plan: dict) -> str:
@@ -22,8 +35,11 @@ def why_empty(plan: dict) -> str:
 
     removed = {WHERE.name: plan["loaded"] - plan["matched"], **plan["removed"]}
     dropped = ", ".join(f"{name} {n}" for name, n in removed.items() if n)
-    return (f"{plan['source']} has {plan['available']} of {plan['loaded']} rows after filters"
-            + (f" ({dropped} removed)" if dropped else "") + f", {plan['planned']} planned")
+    return (
+        f"{plan['source']} has {plan['available']} of {plan['loaded']} rows after filters"
+        + (f" ({dropped} removed)" if dropped else "")
+        + f", {plan['planned']} planned"
+    )
 
 
 def written_report(con, relation: str, plan: list[dict], tokenizer: str | None, plot_dir=None) -> tuple[dict, list[str]]:
@@ -32,8 +48,12 @@ def written_report(con, relation: str, plan: list[dict], tokenizer: str | None, 
     if plot_dir is not None:
         from mmdata.mix.plot import plot_report
 
-        lengths = [n for (n,) in con.execute(
-            f"SELECT sum(len(t.content)) FROM (SELECT id, unnest(chat) AS t FROM {relation}) GROUP BY id").fetchall()]
+        lengths = [
+            n
+            for (n,) in con.execute(
+                f"SELECT sum(len(t.content)) FROM (SELECT id, unnest(chat) AS t FROM {relation}) GROUP BY id"
+            ).fetchall()
+        ]
         plots = [str(p) for p in plot_report(report, lengths, plot_dir)]
     return report, plots
 
@@ -66,16 +86,21 @@ def mixture_report(con, relation: str, plan: list[dict] | None = None, tokenizer
     # One scan for every share: the JSON fields are read once (into a struct: a third faster than
     # extracting paths), grouped four ways.
     fields = '{"mix_source": "VARCHAR", "language": "VARCHAR", "split": "VARCHAR"}'
-    tally = fetch_dicts(con, f"""
+    tally = fetch_dicts(
+        con,
+        f"""
         SELECT f.mix_source, kind, f.language, f.split, GROUPING(f.mix_source, kind, f.language, f.split) AS g, count(*) AS rows
         FROM (SELECT kind, from_json(extra, '{fields}') AS f FROM {relation})
-        GROUP BY GROUPING SETS ((f.mix_source), (kind), (f.language), (f.split), ())""")
+        GROUP BY GROUPING SETS ((f.mix_source), (kind), (f.language), (f.split), ())""",
+    )
     (total,) = [row["rows"] for row in tally if row["g"] == 15] or [0]
     grouped = {column: 15 - (8 >> i) for i, column in enumerate(("mix_source", "kind", "language", "split"))}
 
     def shares(column: str) -> list[dict]:
-        rows = sorted(({"value": row[column], "rows": row["rows"]} for row in tally if row["g"] == grouped[column]),
-                      key=lambda row: (row["value"] is None, row["value"] or ""))
+        rows = sorted(
+            ({"value": row[column], "rows": row["rows"]} for row in tally if row["g"] == grouped[column]),
+            key=lambda row: (row["value"] is None, row["value"] or ""),
+        )
         return [{**row, "share": round(row["rows"] / total, 4) if total else 0.0} for row in rows]
 
     by_source, by_language = shares("mix_source"), shares("language")
@@ -87,12 +112,15 @@ def mixture_report(con, relation: str, plan: list[dict] | None = None, tokenizer
                 row["planned_share"] = round(planned.get(row["value"], 0) / planned_total, 4)
     # One scan for the shape too; characters per turn = all characters / turns that have text
     # (list_count counts the non-NULL ones without copying them, as list_filter would).
-    shape = fetch_dicts(con, f"""
+    shape = fetch_dicts(
+        con,
+        f"""
         SELECT round(avg(len(chat)), 2) AS turns_mean, max(len(chat)) AS turns_max,
                round(avg(len(images)), 3) AS images_mean, round(avg(len(audios)), 3) AS audios_mean,
                round(sum(list_sum(list_transform(chat, lambda t: len(t.content))))
                      / nullif(sum(list_count(list_transform(chat, lambda t: t.content))), 0), 1) AS chars_per_turn_mean
-        FROM {relation}""")[0]
+        FROM {relation}""",
+    )[0]
     shape = {k: (float(v) if v is not None else None) for k, v in shape.items()}
     if tokenizer:
         from mmdata.mix.tokens import load_tokenizer
@@ -103,5 +131,12 @@ def mixture_report(con, relation: str, plan: list[dict] | None = None, tokenizer
             counts += [len(e.ids) for e in encoder.encode_batch(chunk.column("text").to_pylist())]
         shape["tokens_mean"] = round(sum(counts) / len(counts), 2) if counts else None
         shape["tokens_max"] = max(counts, default=None)
-    return {"rows": total, "by_source": by_source, "by_kind": shares("kind"), "by_language": by_language,
-            "by_split": shares("split"), "shape": shape, "plan": plan or []}
+    return {
+        "rows": total,
+        "by_source": by_source,
+        "by_kind": shares("kind"),
+        "by_language": by_language,
+        "by_split": shares("split"),
+        "shape": shape,
+        "plan": plan or [],
+    }

@@ -34,8 +34,9 @@ def select_candidates(state: MixState) -> None:
         select = f"SELECT *, {index} AS src FROM {ref.relation} WHERE {WHERE.predicate(source)}"
         WHERE.guard(con, select, f"{spec.path}:{source.line}")
         selects.append(select)
-    for plan, (loaded,) in zip(state.plans, con.execute(
-            " UNION ALL ".join(f"SELECT count(*) FROM {p.ref.relation}" for p in state.plans)).fetchall()):
+    for plan, (loaded,) in zip(
+        state.plans, con.execute(" UNION ALL ".join(f"SELECT count(*) FROM {p.ref.relation}" for p in state.plans)).fetchall()
+    ):
         plan.loaded = loaded
     con.execute(f"CREATE OR REPLACE TEMP VIEW {state.records} AS {' UNION ALL '.join(selects)}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {state.candidates} AS {_key_table(state)}")
@@ -59,8 +60,10 @@ def _key_table(state: MixState) -> str:
         query = f"(SELECT *, {', '.join(f'{sql} AS {name}' for name, sql in columns)} FROM {query})"
     kept = [name for columns in levels for name, _ in columns if name != "k" and not name.startswith("_")]
     kept += [f"{sql} AS {name}" for name, sql in split_columns(state.spec)]  # record columns, or cheap to make
-    return (f"SELECT src, id, (k >> 64)::UBIGINT AS k_hi, (k & 18446744073709551615::UHUGEINT)::UBIGINT AS k_lo"
-            f"{''.join(', ' + name for name in kept)} FROM {query}")
+    return (
+        f"SELECT src, id, (k >> 64)::UBIGINT AS k_hi, (k & 18446744073709551615::UHUGEINT)::UBIGINT AS k_lo"
+        f"{''.join(', ' + name for name in kept)} FROM {query}"
+    )
 
 
 def candidate_frame(state: MixState):

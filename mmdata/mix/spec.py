@@ -62,7 +62,6 @@ def load_spec(path: str | Path) -> MixSpec:
 
     from mmdata.mix.filters import FILTERS, SourceFilter, mix_schema, setting_of
     from mmdata.records import specs_dir
-
     from mmdata.yamlfile import load_yaml
 
     loaded = load_yaml(path, "--spec")
@@ -87,10 +86,21 @@ def load_spec(path: str | Path) -> MixSpec:
     if data.get("tokenizer"):
         _check_tokenizer(data["tokenizer"], f"{path}:{_line(tree, ['tokenizer'])}")
     filters = {f.name: setting_of(data, f.spec_key) for f in FILTERS if f.schema is not None and not isinstance(f, SourceFilter)}
-    return MixSpec(name=data["name"], sources=sources, seed=int(data.get("seed", 0)), size=data.get("size"),
-                   language=data.get("language", "en"), filters=filters, tokenizer=data.get("tokenizer"),
-                   instructions=data.get("instructions") or {}, combine=data.get("combine"), split=data.get("split"),
-                   hash=hashlib.sha256(text.encode()).hexdigest()[:16], path=str(path), text=text)
+    return MixSpec(
+        name=data["name"],
+        sources=sources,
+        seed=int(data.get("seed", 0)),
+        size=data.get("size"),
+        language=data.get("language", "en"),
+        filters=filters,
+        tokenizer=data.get("tokenizer"),
+        instructions=data.get("instructions") or {},
+        combine=data.get("combine"),
+        split=data.get("split"),
+        hash=hashlib.sha256(text.encode()).hexdigest()[:16],
+        path=str(path),
+        text=text,
+    )
 
 
 def _check_tokenizer(value: str, where: str) -> None:

@@ -28,9 +28,12 @@ def apply_split(state, rows: pl.DataFrame) -> pl.DataFrame:
         groups = rows["first_source" if by == "source" else "id"]
     # Group keys are strings (media paths, record ids): md5 them in DuckDB, as the key hashes are.
     con.register(state.split_groups, pl.DataFrame({"grp": groups}).unique().to_arrow())
-    drawn = pl.from_arrow(con.execute(
-        f"SELECT grp, (md5_number_lower(grp || ':split:{spec.seed}') % 1000000)::DOUBLE / 1000000 < {float(spec.split['test'])} "
-        f"AS test FROM {state.split_groups}").to_arrow_table())
+    drawn = pl.from_arrow(
+        con.execute(
+            f"SELECT grp, (md5_number_lower(grp || ':split:{spec.seed}') % 1000000)::DOUBLE / 1000000 < {float(spec.split['test'])} "
+            f"AS test FROM {state.split_groups}"
+        ).to_arrow_table()
+    )
     con.unregister(state.split_groups)
     side = pl.DataFrame({"grp": groups}).join(drawn, on="grp", how="left", maintain_order="left")["test"]
     return rows.with_columns(pl.when(side).then(pl.lit("test")).otherwise(pl.lit("train")).alias("split"))

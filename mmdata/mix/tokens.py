@@ -21,7 +21,9 @@ def expected_tokens(state, batch: int = 20000) -> tuple[dict[int, int], str]:
     """Tokens per source in the drawn ``state.rows``, each in its language, and how they were counted:
     with the spec's tokenizer, or estimated at 4 characters a token without one."""
     con, spec = state.con, state.spec
-    text = "array_to_string(list_transform(s.chat, lambda t: CASE r.language WHEN 'ms' THEN t.content_ms ELSE t.content END), ' ')"
+    text = (
+        "array_to_string(list_transform(s.chat, lambda t: CASE r.language WHEN 'ms' THEN t.content_ms ELSE t.content END), ' ')"
+    )
     con.register(state.drawn, state.rows.select("src", "id", "language").to_arrow())
     try:
         joined = f"FROM {state.drawn} r JOIN {state.records} s ON s.src = r.src AND s.id = r.id"

@@ -44,8 +44,9 @@ def write_mixture(state: MixState, out_path) -> tuple[int, bool]:
         if combined:
             made = pl.from_arrow(con.execute(f"SELECT {', '.join(DRAWN)} FROM {state.combined}").to_arrow_table())
             halves = [key_hash(f"combine:{record_id}") for record_id in made["id"]]
-            made = made.with_columns(pl.Series("k_hi", [h for h, _ in halves], pl.UInt64),
-                                     pl.Series("k_lo", [low for _, low in halves], pl.UInt64))
+            made = made.with_columns(
+                pl.Series("k_hi", [h for h, _ in halves], pl.UInt64), pl.Series("k_lo", [low for _, low in halves], pl.UInt64)
+            )
             rows = pl.concat([rows, made], how="vertical_relaxed")
     rows, unique = order_and_name(rows, spec)
     # Joined straight from Arrow: a temp table would build the join faster, but copying into it costs more.
@@ -54,14 +55,19 @@ def write_mixture(state: MixState, out_path) -> tuple[int, bool]:
     every = f"({full})"
     if combined:
         every = f"""(SELECT * FROM ({full}) UNION ALL BY NAME
-                     SELECT c.*, {', '.join(f'r.{n}' for n in NAMED)} FROM {state.drawn} r JOIN {state.combined} c ON r.src = -1 AND c.id = r.id)"""
+                     SELECT c.*, {", ".join(f"r.{n}" for n in NAMED)} FROM {state.drawn} r JOIN {state.combined} c ON r.src = -1 AND c.id = r.id)"""
     # The mix fields as JSON text built by concatenation: every value is a known-safe word or number
     # except the source reference, which is encoded here once (to_json per row costs a third of the write),
     # in one concat() (a chain of || builds every intermediate string).
-    source_ref = ("CASE src " + " ".join(f"WHEN {i} THEN {sql_string(json.dumps(str(p.ref)))}" for i, p in enumerate(state.plans))
-                  + " WHEN -1 THEN '\"combine\"' END")
-    mix_fields = ("""concat('{"split":"', split, '","language":"', language, '","mix_source":', """
-                  f"""{source_ref}, ',"mix_copy":', copy, ',"mix_index":', mix_index, '}}')""")
+    source_ref = (
+        "CASE src "
+        + " ".join(f"WHEN {i} THEN {sql_string(json.dumps(str(p.ref)))}" for i, p in enumerate(state.plans))
+        + " WHEN -1 THEN '\"combine\"' END"
+    )
+    mix_fields = (
+        """concat('{"split":"', split, '","language":"', language, '","mix_source":', """
+        f"""{source_ref}, ',"mix_copy":', copy, ',"mix_index":', mix_index, '}}')"""
+    )
     # The wide rows are sorted once, by the writer (the order itself was drawn on the key table), and
     # before the id and extra strings are made: the sort then carries four integers instead of them.
     # LZ4 (Parquet's LZ4_RAW) writes a million rows 0.06 s faster than Snappy and reads back faster
@@ -87,4 +93,4 @@ def full_rows(state: MixState, keep: list[str]) -> str:
     return f"""SELECT * EXCLUDE (chat), {redrawn_chat(state.spec)} AS chat FROM (
             SELECT r.*, s.kind, s.context, CASE r.language WHEN 'ms' THEN {malay} ELSE {english} END AS chat,
                    s.images, s.audios, s.generation, s.source, s.extra
-            FROM (SELECT {', '.join(keep)} FROM {state.drawn}) r JOIN {state.records} s ON s.src = r.src AND s.id = r.id)"""
+            FROM (SELECT {", ".join(keep)} FROM {state.drawn}) r JOIN {state.records} s ON s.src = r.src AND s.id = r.id)"""

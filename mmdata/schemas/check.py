@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
-from typing import Callable, Protocol
+from collections.abc import Callable
+from functools import cache
+from typing import Protocol
 
 import fastjsonschema
 import jsonschema
@@ -14,7 +15,7 @@ from mmdata.records import MEDIA_FIELDS, SINGLE_MEDIA, Violation, specs_dir
 from mmdata.schemas.rules import RULES
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(record_kind: str) -> dict:
     path = specs_dir() / "schemas" / f"{record_kind}.json"
     if not path.exists():
@@ -22,14 +23,14 @@ def load_schema(record_kind: str) -> dict:
     return json.loads(path.read_text())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(record_kind: str) -> jsonschema.Draft202012Validator:
     schema = load_schema(record_kind)
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fast_check(record_kind: str) -> Callable[[dict], bool]:
     """A compiled yes/no check, about 100x faster than jsonschema on valid records.
 

@@ -44,9 +44,21 @@ def _placeholder_like(path: str, text) -> list[Violation]:
         if tag in PLACEHOLDERS.values():
             continue
         if match.group(1).lower() == "video":
-            found.append(Violation(path, "video-unsupported", f"{tag} placeholder: video is not stored; take the video turns out or drop the record"))
+            found.append(
+                Violation(
+                    path,
+                    "video-unsupported",
+                    f"{tag} placeholder: video is not stored; take the video turns out or drop the record",
+                )
+            )
         else:
-            found.append(Violation(path, "placeholder-unknown", f"{tag} is not a placeholder; write {' or '.join(PLACEHOLDERS.values())} (one per medium)"))
+            found.append(
+                Violation(
+                    path,
+                    "placeholder-unknown",
+                    f"{tag} is not a placeholder; write {' or '.join(PLACEHOLDERS.values())} (one per medium)",
+                )
+            )
     return found
 
 
@@ -55,7 +67,11 @@ def conversation_rules(record: dict) -> list[Violation]:
     found: list[Violation] = []
     for field in VIDEO_FIELDS:
         if record.get(field):
-            found.append(Violation(field, "video-unsupported", f"the record carries {field!r}; video is not stored (only images and audio)"))
+            found.append(
+                Violation(
+                    field, "video-unsupported", f"the record carries {field!r}; video is not stored (only images and audio)"
+                )
+            )
     chat = record.get("chat") or []
     turns = [t for t in chat if isinstance(t, dict)]
     turn_fields = record.get("turn_fields")
@@ -73,22 +89,39 @@ def conversation_rules(record: dict) -> list[Violation]:
             if not ms.strip():
                 found.append(Violation(f"chat/{i}/content_ms", "empty-turn", "content_ms is blank; leave it out instead"))
             elif ms.strip().lower() in NULL_TEXTS:
-                found.append(Violation(f"chat/{i}/content_ms", "content-ms-null", f"content_ms is the string {ms.strip()!r}, not a translation"))
+                found.append(
+                    Violation(
+                        f"chat/{i}/content_ms", "content-ms-null", f"content_ms is the string {ms.strip()!r}, not a translation"
+                    )
+                )
             elif TRANSLATOR_UI.search(ms):
-                found.append(Violation(f"chat/{i}/content_ms", "content-ms-ui-text", f"content_ms is translator interface text: {ms.strip()[:60]!r}"))
+                found.append(
+                    Violation(
+                        f"chat/{i}/content_ms",
+                        "content-ms-ui-text",
+                        f"content_ms is translator interface text: {ms.strip()[:60]!r}",
+                    )
+                )
             else:
                 for placeholder in PLACEHOLDERS.values():
                     want, got = str(turn.get("content", "")).count(placeholder), ms.count(placeholder)
                     if want != got:
-                        found.append(Violation(f"chat/{i}/content_ms", "placeholder-count",
-                                      f"{got} {placeholder} in content_ms but {want} in content"))
+                        found.append(
+                            Violation(
+                                f"chat/{i}/content_ms",
+                                "placeholder-count",
+                                f"{got} {placeholder} in content_ms but {want} in content",
+                            )
+                        )
 
     for field, medium in MEDIA_FIELDS["conversation"].items():
         placeholder = PLACEHOLDERS[medium]
         media = record.get(field) or []
         count = sum(str(t.get("content", "")).count(placeholder) for t in turns)
         if count != len(media):
-            found.append(Violation(field, "placeholder-count", f"{count} {placeholder} placeholders in the chat but {len(media)} {field}"))
+            found.append(
+                Violation(field, "placeholder-count", f"{count} {placeholder} placeholders in the chat but {len(media)} {field}")
+            )
 
     roles = [t.get("role") for t in turns]
     body = roles[1:] if roles[:1] == ["system"] else roles
@@ -96,9 +129,14 @@ def conversation_rules(record: dict) -> list[Violation]:
         expected = ASKING_ROLES if i % 2 == 0 else ANSWERING_ROLES
         if role not in expected:
             index = i + (len(roles) - len(body))
-            found.append(Violation(f"chat/{index}/role", "role-order",
-                          f"expected {' or '.join(expected)}, got {role} (a question or tool result, then an answer or "
-                          "tool call, in turn, after an optional system turn)"))
+            found.append(
+                Violation(
+                    f"chat/{index}/role",
+                    "role-order",
+                    f"expected {' or '.join(expected)}, got {role} (a question or tool result, then an answer or "
+                    "tool call, in turn, after an optional system turn)",
+                )
+            )
             break
     if body and body[-1] in ASKING_ROLES:
         found.append(Violation(f"chat/{len(roles) - 1}/role", "role-order", f"the chat ends on a {body[-1]} turn with no answer"))

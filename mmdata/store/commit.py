@@ -64,12 +64,19 @@ def commit_staged(
             _pair_edits(con, dataset, near=replace)
         _upsert(con, dataset, result, replace, adopt=staged["records"] if adopt and replace and unique_keys else None)
         if result.changes:
-            result.version = record_version(con, dataset, record_kind, lineage,
-                                            {**(counts or {}), **{k: v for k, v in asdict(result).items() if k != "version"}})
+            result.version = record_version(
+                con,
+                dataset,
+                record_kind,
+                lineage,
+                {**(counts or {}), **{k: v for k, v in asdict(result).items() if k != "version"}},
+            )
         inserted = _add_rejects(con, dataset, result.version, run_id, staged.get("rejects"))
         if staged.get("media"):
-            con.execute(f"INSERT INTO lake._media SELECT * FROM read_parquet({sql_string(staged['media'])}) "
-                        f"WHERE id NOT IN (SELECT id FROM lake._media)")
+            con.execute(
+                f"INSERT INTO lake._media SELECT * FROM read_parquet({sql_string(staged['media'])}) "
+                f"WHERE id NOT IN (SELECT id FROM lake._media)"
+            )
         if not result.changes and not inserted:
             raise Rollback
         progress("committing", 1, 1)
@@ -80,7 +87,9 @@ def _prepare(con, dataset: str, record_kind: str, records: Path | None, unique_k
     table = f'lake."{dataset}"'
     # A dataset's table is made with its first version and never dropped, so _versions says whether
     # it exists (listing the lake's tables costs 0.05 s after each commit: DuckLake reloads them all).
-    row = con.execute("SELECT record_kind FROM lake._versions WHERE dataset = ? ORDER BY version DESC LIMIT 1", [dataset]).fetchone()
+    row = con.execute(
+        "SELECT record_kind FROM lake._versions WHERE dataset = ? ORDER BY version DESC LIMIT 1", [dataset]
+    ).fetchone()
     if row and row[0] != record_kind:
         raise InputError(f"{dataset} holds {row[0]} records; these are {record_kind} records (use another dataset name)")
     if not row:

@@ -11,21 +11,35 @@ import json
 import os
 import shutil
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-REJECT_SCHEMA = pa.schema([
-    ("file", pa.string()), ("line", pa.int64()), ("field_path", pa.string()),
-    ("rule", pa.string()), ("message", pa.string()), ("record", pa.string()),
-])
-MEDIA_SCHEMA = pa.schema([
-    ("id", pa.string()), ("ext", pa.string()), ("kind", pa.string()), ("bytes", pa.int64()),
-    ("duration_s", pa.float64()), ("sample_rate", pa.int32()), ("channels", pa.int32()),
-    ("width", pa.int32()), ("height", pa.int32()),
-])
+REJECT_SCHEMA = pa.schema(
+    [
+        ("file", pa.string()),
+        ("line", pa.int64()),
+        ("field_path", pa.string()),
+        ("rule", pa.string()),
+        ("message", pa.string()),
+        ("record", pa.string()),
+    ]
+)
+MEDIA_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("ext", pa.string()),
+        ("kind", pa.string()),
+        ("bytes", pa.int64()),
+        ("duration_s", pa.float64()),
+        ("sample_rate", pa.int32()),
+        ("channels", pa.int32()),
+        ("width", pa.int32()),
+        ("height", pa.int32()),
+    ]
+)
 
 
 class _Table:
@@ -62,7 +76,7 @@ class RunJournal:
     """``runs/<run-id>/`` with staged records, rejects and newly seen media."""
 
     def __init__(self, runs: Path, command: str, record_schema: pa.Schema, batch: int = 5000):
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         self.run_id = f"{stamp}-{command}-{uuid.uuid4().hex[:8]}"
         self.dir = runs / self.run_id
         self.dir.mkdir(parents=True)
@@ -73,8 +87,10 @@ class RunJournal:
 
     def close(self) -> dict[str, Path | None]:
         """Flush everything; the staged files that exist (None for empty ones)."""
-        return {name: (table.path if table.close() else None)
-                for name, table in (("records", self.records), ("rejects", self.rejects), ("media", self.media))}
+        return {
+            name: (table.path if table.close() else None)
+            for name, table in (("records", self.records), ("rejects", self.rejects), ("media", self.media))
+        }
 
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -94,22 +110,32 @@ class JobJournal:
         self.dir.mkdir(parents=True, exist_ok=True)
 
     @classmethod
-    def for_job(cls, runs: Path, command: str, dataset: str, shard: tuple[int, int]) -> "JobJournal":
+    def for_job(cls, runs: Path, command: str, dataset: str, shard: tuple[int, int]) -> JobJournal:
         """The stable journal of ``command`` into ``dataset`` (one per shard, so machines never share one)."""
         suffix = f"-shard-{shard[0]}-of-{shard[1]}" if shard[1] > 1 else ""
         return cls(runs, f"{command}-{dataset}{suffix}")
 
     def fail(self, file: str, reason: str, message: str, record: dict, field_path: str = "$", line: int | None = None) -> None:
         """Record why one item failed; it joins the dataset's rejects at the next commit."""
-        self.append("failures.jsonl", {"file": file, "line": line, "field_path": field_path, "rule": reason,
-                                       "message": message[:500], "record": json.dumps(record, ensure_ascii=False, default=str)})
+        self.append(
+            "failures.jsonl",
+            {
+                "file": file,
+                "line": line,
+                "field_path": field_path,
+                "rule": reason,
+                "message": message[:500],
+                "record": json.dumps(record, ensure_ascii=False, default=str),
+            },
+        )
 
     def commit(self, store, dataset: str, record_kind: str, lineage, counts: dict, wait: float | None = None):
         """Commit everything journaled so far (idempotent); the CommitResult."""
         from mmdata.store.commit import commit_staged
 
-        return commit_staged(store, dataset, record_kind, self.stage(record_kind), lineage, self.dir.name,
-                             counts=counts, wait=wait)
+        return commit_staged(
+            store, dataset, record_kind, self.stage(record_kind), lineage, self.dir.name, counts=counts, wait=wait
+        )
 
     def append(self, file: str, line: str | dict) -> None:
         """Add one line (a dict is written as JSON); it survives the process being killed."""

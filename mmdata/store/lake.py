@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 
 from mmdata.errors import MmdataError, StoreBusyError
 from mmdata.store.extensions import load_extension
-from mmdata.store.sql import sql_string
 from mmdata.store.lock import write_lock
 from mmdata.store.media import MediaFolder
+from mmdata.store.sql import sql_string
 
 DEFAULT_ROOT = "mmdata-store"
 
@@ -74,16 +74,23 @@ def _sandbox(con: duckdb.DuckDBPyConnection, data_path: str) -> None:
     folder = data_path if data_path.endswith("/") else data_path + "/"
     if "://" in data_path:
         con.execute("LOAD httpfs")  # object storage: autoloading it at the first scan is switched off below
-    for setting in (f"allowed_directories = [{sql_string(folder)}]", "autoload_known_extensions = false",
-                    "autoinstall_known_extensions = false", "python_enable_replacements = false",
-                    "enable_external_access = false", "lock_configuration = true"):
+    for setting in (
+        f"allowed_directories = [{sql_string(folder)}]",
+        "autoload_known_extensions = false",
+        "autoinstall_known_extensions = false",
+        "python_enable_replacements = false",
+        "enable_external_access = false",
+        "lock_configuration = true",
+    ):
         con.execute(f"SET {setting}")
 
 
-def damaged(store: "Store", exc: Exception) -> MmdataError:
+def damaged(store: Store, exc: Exception) -> MmdataError:
     """A data file the catalog names is gone or unreadable: the store was damaged outside mmdata."""
-    return MmdataError(f"the store at {store.root} is damaged: {' '.join(str(exc).split())[:300]} "
-                       "(a file under its data folder was deleted or cut; restore it from a backup)")
+    return MmdataError(
+        f"the store at {store.root} is damaged: {' '.join(str(exc).split())[:300]} "
+        "(a file under its data folder was deleted or cut; restore it from a backup)"
+    )
 
 
 class Rollback(Exception):
@@ -112,7 +119,7 @@ class Store:
         self.runs = self.root / "runs"
 
     @classmethod
-    def of(cls, store: "Store | str | os.PathLike | None") -> "Store":
+    def of(cls, store: Store | str | os.PathLike | None) -> Store:
         """``store`` itself, or the Store at that path (``--store`` / ``$MMDATA_HOME`` / default when None)."""
         return store if isinstance(store, Store) else cls(store)
 
@@ -178,8 +185,11 @@ class Store:
             load_extension(con, "sqlite_scanner")
         load_extension(con, "ducklake")
         # No data inlining: our writes are batches, and inlined rows make every scan also query the catalog.
-        options = (f"DATA_PATH {sql_string(self.data_path)}" + (", OVERRIDE_DATA_PATH true" if self.local else "")
-                   + (", READ_ONLY" if read_only else ", DATA_INLINING_ROW_LIMIT 0"))
+        options = (
+            f"DATA_PATH {sql_string(self.data_path)}"
+            + (", OVERRIDE_DATA_PATH true" if self.local else "")
+            + (", READ_ONLY" if read_only else ", DATA_INLINING_ROW_LIMIT 0")
+        )
         try:
             con.execute(f"ATTACH {sql_string('ducklake:' + self.catalog)} AS lake ({options})")
             if sandbox:

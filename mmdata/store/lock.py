@@ -14,9 +14,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from mmdata.errors import StoreBusyError
 from mmdata.options import at_least

@@ -67,8 +67,7 @@ def _probe_audio(path: Path) -> dict:
         if info is not None and info.format in _MEASURED_FORMATS:
             if info.frames <= 0:
                 raise MediaError(f"{path}: audio has no samples")
-            return {"duration_s": info.frames / info.samplerate, "sample_rate": info.samplerate,
-                    "channels": info.channels}
+            return {"duration_s": info.frames / info.samplerate, "sample_rate": info.samplerate, "channels": info.channels}
     import av
 
     from mmdata.audio import decode_to_end
@@ -111,7 +110,9 @@ def probe(path: Path, media_id: str | None = None) -> MediaInfo:
         raise MediaMissing(f"{path}: media file not found")
     kind = media_kind(path.name)
     if kind is None:
-        raise MediaError(f"{path}: unknown media type {path.suffix!r} (audio: {sorted(AUDIO_EXTS)}, images: {sorted(IMAGE_EXTS)})")
+        raise MediaError(
+            f"{path}: unknown media type {path.suffix!r} (audio: {sorted(AUDIO_EXTS)}, images: {sorted(IMAGE_EXTS)})"
+        )
     size = path.stat().st_size
     if size == 0:
         raise MediaError(f"{path}: file is empty")
@@ -171,4 +172,3 @@ class MediaFolder:
         if found is None:
             raise MediaMissing(f"media {media_id} is not in {self.root}")
         return found
-

@@ -125,7 +125,10 @@ def to_row(record_kind: str, record: dict) -> dict:
             # allow_nan=False: never store NaN as JSON text no reader accepts (readers reject it first)
             row[name] = json.dumps(row[name], ensure_ascii=False, sort_keys=True, allow_nan=False)
     if record_kind == "conversation":
-        row["chat"] = [{"role": t.get("role"), "content": t.get("content"), "content_ms": t.get("content_ms")} for t in record.get("chat") or []]
+        row["chat"] = [
+            {"role": t.get("role"), "content": t.get("content"), "content_ms": t.get("content_ms")}
+            for t in record.get("chat") or []
+        ]
         for name in ("images", "audios", "source"):
             row[name] = list(record.get(name) or [])
     extra = {k: v for k, v in record.items() if k not in names and k not in ("id", "key")}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -133,9 +133,7 @@ def resolve(con: duckdb.DuckDBPyConnection, text: str, known: list[dict] | None 
     return VersionRef(name, chosen["version"], chosen["snapshot"], chosen["record_kind"])
 
 
-def record_version(
-    con: duckdb.DuckDBPyConnection, dataset: str, record_kind: str, lineage: Lineage, counts: dict
-) -> int:
+def record_version(con: duckdb.DuckDBPyConnection, dataset: str, record_kind: str, lineage: Lineage, counts: dict) -> int:
     """Inside an open transaction: add the ``_versions`` row and name the snapshot after it."""
     (latest,) = con.execute("SELECT coalesce(max(version), 0) FROM lake._versions WHERE dataset = ?", [dataset]).fetchone()
     version = latest + 1
@@ -146,7 +144,7 @@ def record_version(
             dataset,
             version,
             record_kind,
-            datetime.now(timezone.utc).replace(tzinfo=None),
+            datetime.now(UTC).replace(tzinfo=None),
             lineage.command,
             json.dumps(redact(lineage.arguments), ensure_ascii=False, default=str),
             parents,
@@ -170,5 +168,5 @@ def set_tag(con: duckdb.DuckDBPyConnection, ref: VersionRef, tag: str) -> None:
     con.execute("DELETE FROM lake._tags WHERE dataset = ? AND tag = ?", [ref.dataset, tag])
     con.execute(
         "INSERT INTO lake._tags VALUES (?, ?, ?, ?)",
-        [ref.dataset, tag, ref.version, datetime.now(timezone.utc).replace(tzinfo=None)],
+        [ref.dataset, tag, ref.version, datetime.now(UTC).replace(tzinfo=None)],
     )

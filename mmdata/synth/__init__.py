@@ -98,9 +98,15 @@ def synthesize(
     items = [i for i in items if job.mine(i.id)][:limit]
     result = SynthResult(into, items=len(items))
     if dry_run:
-        result.prompts = [{"item": item.id, "sources": [s["id"] for s in item.sources],
-                           "messages": [{"role": "user", "content": kind.first_prompt(main_recipe, translator, item, vision)}],
-                           "sampling": main_recipe.sampling} for item in items[:3]]
+        result.prompts = [
+            {
+                "item": item.id,
+                "sources": [s["id"] for s in item.sources],
+                "messages": [{"role": "user", "content": kind.first_prompt(main_recipe, translator, item, vision)}],
+                "sampling": main_recipe.sampling,
+            }
+            for item in items[:3]
+        ]
         target = endpoint or os.environ.get("OPENAI_BASE_URL") or "the endpoint given with --endpoint"
         result.message = f"dry run: {len(items)} items of {type} would be sent to {target}"
         return result
@@ -108,11 +114,26 @@ def synthesize(
     if not base_url:
         raise InputError("no endpoint: pass --endpoint URL or set OPENAI_BASE_URL")
     import_extra("openai", "synth", "synthesize")
-    job.start(Lineage("synthesize", {"type": type, "sources": sources, "endpoint": base_url, "model": model,
-                                     "recipe": main_recipe.path, "recipe_hash": main_recipe.hash, "seed": seed,
-                                     "limit": limit, "shard": shard, "items": items_per_record, "vision": vision},
-                      parents=resolved),
-              counts=lambda: {"items": result.made, "rejected": job.failures.items})
+    job.start(
+        Lineage(
+            "synthesize",
+            {
+                "type": type,
+                "sources": sources,
+                "endpoint": base_url,
+                "model": model,
+                "recipe": main_recipe.path,
+                "recipe_hash": main_recipe.hash,
+                "seed": seed,
+                "limit": limit,
+                "shard": shard,
+                "items": items_per_record,
+                "vision": vision,
+            },
+            parents=resolved,
+        ),
+        counts=lambda: {"items": result.made, "rejected": job.failures.items},
+    )
     todo = job.pending(items, _key)
     result.already = len(items) - len(todo)
     cache = RequestCache(store.root / "cache" / "requests.sqlite")
@@ -121,8 +142,9 @@ def synthesize(
         from mmdata.synth.endpoint import Endpoint
         from mmdata.synth.worker import Synthesizer
 
-        client = Endpoint(base_url, model, os.environ.get(api_key_env), cache, concurrency, rpm, tpm, timeout,
-                          give_up_after=give_up_after)
+        client = Endpoint(
+            base_url, model, os.environ.get(api_key_env), cache, concurrency, rpm, tpm, timeout, give_up_after=give_up_after
+        )
         work = Synthesizer(kind, client, main_recipe, translator, store.media.path, vision, ",".join(resolved))
         started, finished = time.monotonic(), 0
 
@@ -135,8 +157,12 @@ def synthesize(
             elapsed = max(time.monotonic() - started, 1e-9)
             stats = client.stats
             tokens = stats.prompt_tokens + stats.completion_tokens
-            progress("synthesizing", finished, len(todo),
-                     note=f"{stats.sent / elapsed:.1f} req/s, {tokens / elapsed:.0f} tok/s, {job.failures.items} rejected")
+            progress(
+                "synthesizing",
+                finished,
+                len(todo),
+                note=f"{stats.sent / elapsed:.1f} req/s, {tokens / elapsed:.0f} tok/s, {job.failures.items} rejected",
+            )
 
         try:
             await job.run_async(todo, _key, work, concurrency, report)
@@ -157,9 +183,11 @@ def synthesize(
         result.version = job.commit()  # also after a stop: what was made is kept, and the same command resumes
         result.rejected = job.failures.items
         result.rejects_by_reason = job.failures.rules()
-    result.message = job.summary(f"{into}: {result.made} items -> {result.records} conversations, {result.already} already "
-                                 f"done, {result.rejected} rejected; {result.requests_sent} requests sent, "
-                                 f"{result.requests_cached} from cache")
+    result.message = job.summary(
+        f"{into}: {result.made} items -> {result.records} conversations, {result.already} already "
+        f"done, {result.rejected} rejected; {result.requests_sent} requests sent, "
+        f"{result.requests_cached} from cache"
+    )
     if result.stopped:
         raise EndpointDown(result.stopped + f" ({result.made} items made and committed)")
     return result

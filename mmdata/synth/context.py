@@ -37,8 +37,15 @@ class Context:
     def __post_init__(self):
         self.rng = random.Random(self.item.seed)
 
-    async def ask(self, content, sampling: dict, read: Callable[[str], object] = parse.text, salt: str = "",
-                  accept: Callable[[object], bool] | None = None, refusal: str = "unparsable"):
+    async def ask(
+        self,
+        content,
+        sampling: dict,
+        read: Callable[[str], object] = parse.text,
+        salt: str = "",
+        accept: Callable[[object], bool] | None = None,
+        refusal: str = "unparsable",
+    ):
         """Send one user message and parse the answer. An unparsable answer, or one ``accept``
         refuses, is dropped from the cache and asked again with a new seed, up to PARSE_ATTEMPTS."""
         raw, reason = None, "unparsable"
@@ -88,16 +95,30 @@ class Context:
             english, malay = pair(other)
             return is_language(english, "en") and is_language(malay, "ms") and _same_tags(english, malay)
 
-        other = await self.ask(self.translator.render(f"to_{target}", text=text), self.translator.sampling,
-                               salt="translate", accept=usable, refusal="language-check")
+        other = await self.ask(
+            self.translator.render(f"to_{target}", text=text),
+            self.translator.sampling,
+            salt="translate",
+            accept=usable,
+            refusal="language-check",
+        )
         return pair(other)
 
     def generation(self) -> dict:
-        return {"model": self.endpoint.model, "endpoint": self.endpoint.host, "recipe": self.recipe.id,
-                "recipe_hash": self.recipe.hash, "translate_recipe_hash": self.translator.hash,
-                "sampling": self.recipe.sampling, "seed": self.item.seed, "requests": self.requests,
-                "cached": self.cached, "attempts": self.attempts, "latency_s": round(self.latency_s, 3),
-                "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens}}
+        return {
+            "model": self.endpoint.model,
+            "endpoint": self.endpoint.host,
+            "recipe": self.recipe.id,
+            "recipe_hash": self.recipe.hash,
+            "translate_recipe_hash": self.translator.hash,
+            "sampling": self.recipe.sampling,
+            "seed": self.item.seed,
+            "requests": self.requests,
+            "cached": self.cached,
+            "attempts": self.attempts,
+            "latency_s": round(self.latency_s, 3),
+            "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
+        }
 
 
 def _same_tags(a: str, b: str) -> bool:

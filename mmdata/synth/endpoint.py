@@ -116,9 +116,21 @@ class Endpoint:
     requests keep failing, ``EndpointDown`` stops the run.
     """
 
-    def __init__(self, base_url: str, model: str, api_key: str | None, cache: RequestCache, concurrency: int = 16,
-                 rpm: int | None = None, tpm: int | None = None, timeout: float = 120.0, max_attempts: int = 6,
-                 backoff: float = 1.0, max_backoff: float = 60.0, give_up_after: float = 300.0):
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None,
+        cache: RequestCache,
+        concurrency: int = 16,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        timeout: float = 120.0,
+        max_attempts: int = 6,
+        backoff: float = 1.0,
+        max_backoff: float = 60.0,
+        give_up_after: float = 300.0,
+    ):
         from openai import AsyncOpenAI
 
         self.client = AsyncOpenAI(base_url=base_url, api_key=api_key or "not-needed", max_retries=0, timeout=timeout)
@@ -139,8 +151,10 @@ class Endpoint:
 
     def _check_alive(self, last_error: str) -> None:
         if time.monotonic() - self.last_success > self.give_up_after:
-            raise EndpointDown(f"the endpoint {self.host} gave no usable answer for {self.give_up_after:g} s "
-                               f"(last error: {last_error}); stopped, everything made so far is kept — rerun to resume")
+            raise EndpointDown(
+                f"the endpoint {self.host} gave no usable answer for {self.give_up_after:g} s "
+                f"(last error: {last_error}); stopped, everything made so far is kept — rerun to resume"
+            )
 
     def forget(self, reply: Reply) -> None:
         """Drop an answer we could not use, so a later run asks again instead of reusing it."""
@@ -165,8 +179,9 @@ class Endpoint:
                 started = time.monotonic()
                 self.stats.sent += 1
                 try:
-                    response = await self.client.chat.completions.create(model=self.model, messages=messages,
-                                                                         extra_body=extra, **params)
+                    response = await self.client.chat.completions.create(
+                        model=self.model, messages=messages, extra_body=extra, **params
+                    )
                     choice = response.choices[0] if response.choices else None
                     content = (choice.message.content or "") if choice else ""
                     usage = response.usage
@@ -180,8 +195,12 @@ class Endpoint:
                         self._error("empty")
                     else:
                         self.last_success = time.monotonic()
-                        reply = {"content": content, "prompt_tokens": tokens[0], "completion_tokens": tokens[1],
-                                 "latency_s": round(self.last_success - started, 3)}
+                        reply = {
+                            "content": content,
+                            "prompt_tokens": tokens[0],
+                            "completion_tokens": tokens[1],
+                            "latency_s": round(self.last_success - started, 3),
+                        }
                         self.cache.put(key, reply)
                         self.stats.prompt_tokens += tokens[0]
                         self.stats.completion_tokens += tokens[1]
@@ -200,8 +219,10 @@ class Endpoint:
                         last_error = f"HTTP {exc.status_code}"
                         self._error(str(exc.status_code))
                     elif exc.status_code in (401, 403, 404):
-                        raise EndpointDown(f"the endpoint {self.host} refused the request (HTTP {exc.status_code}: "
-                                           f"{exc.message}); check --endpoint, --model and the API key") from None
+                        raise EndpointDown(
+                            f"the endpoint {self.host} refused the request (HTTP {exc.status_code}: "
+                            f"{exc.message}); check --endpoint, --model and the API key"
+                        ) from None
                     else:
                         raise ItemFailed(f"http-{exc.status_code}", exc.message) from None
             self._check_alive(last_error)

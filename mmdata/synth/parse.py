@@ -23,7 +23,7 @@ def _json_value(text: str):
         start, end = text.find(opener), text.rfind(closer)
         if 0 <= start < end:
             try:
-                return json.loads(text[start:end + 1])
+                return json.loads(text[start : end + 1])
             except ValueError:
                 continue
     return None
@@ -31,7 +31,7 @@ def _json_value(text: str):
 
 def clean_line(line: str) -> str:
     line = _LIST_MARK.sub("", line.strip())
-    return line.strip().strip('"“”\'`').strip()
+    return line.strip().strip("\"“”'`").strip()
 
 
 def questions(text: str, limit: int = 5, min_chars: int = 20) -> list[str]:

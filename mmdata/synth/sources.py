@@ -33,8 +33,11 @@ def contexts(con, ref) -> list[dict]:
     if ref.record_kind == "transcript":
         out = []
         for language in ("ms", "en"):  # a chunk may give a Malay and an English context, as in the reference
-            for row in fetch_dicts(con, f"SELECT id, media_id, text_{language} AS context FROM {ref.relation} "
-                                  f"WHERE {DEFAULT_FILTER.sql(language)} ORDER BY id"):
+            for row in fetch_dicts(
+                con,
+                f"SELECT id, media_id, text_{language} AS context FROM {ref.relation} "
+                f"WHERE {DEFAULT_FILTER.sql(language)} ORDER BY id",
+            ):
                 out.append({**row, "media": "audio", "language": language})
         return out
     if ref.record_kind in ("image", "audio"):
@@ -55,12 +58,13 @@ def conversations(con, ref) -> list[dict]:
 
     if ref.record_kind != "conversation":
         raise InputError(f"{ref} holds {ref.record_kind} records, which this type cannot read (it reads conversations)")
-    return [{**from_row("conversation", row), "id": row["id"]}
-            for row in fetch_dicts(con, f"SELECT * FROM {ref.relation} ORDER BY id")]
+    return [
+        {**from_row("conversation", row), "id": row["id"]}
+        for row in fetch_dicts(con, f"SELECT * FROM {ref.relation} ORDER BY id")
+    ]
 
 
-def load_items(store, synth_type: SynthType, refs: list[str], items_per_record: int,
-               seed: int) -> tuple[list[Item], list[str]]:
+def load_items(store, synth_type: SynthType, refs: list[str], items_per_record: int, seed: int) -> tuple[list[Item], list[str]]:
     """The work items of ``synth_type`` from source versions ``refs``; also the resolved versions (lineage)."""
     from mmdata.store.versions import resolve
 

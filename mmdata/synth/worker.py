@@ -16,8 +16,16 @@ from mmdata.synth.types.base import SynthType
 class Synthesizer:
     """Turns an item into conversation records, or a reject with the reason and the raw answer."""
 
-    def __init__(self, synth_type: SynthType, endpoint: Endpoint, recipe: Recipe, translator: Recipe,
-                 media_path: Callable[[str], object], vision: bool, sources: str):
+    def __init__(
+        self,
+        synth_type: SynthType,
+        endpoint: Endpoint,
+        recipe: Recipe,
+        translator: Recipe,
+        media_path: Callable[[str], object],
+        vision: bool,
+        sources: str,
+    ):
         from mmdata.schemas.check import RecordChecker
 
         self.synth_type, self.endpoint, self.recipe, self.translator = synth_type, endpoint, recipe, translator
@@ -37,8 +45,13 @@ class Synthesizer:
         return Made(records)
 
     def _reject(self, item: Item, reason: str, message: str, raw: str | None) -> Failed:
-        return Failed(reason, message, {"item": item.id, "sources": [s["id"] for s in item.sources], "raw_answer": raw},
-                      file=self.sources, line=item.index)
+        return Failed(
+            reason,
+            message,
+            {"item": item.id, "sources": [s["id"] for s in item.sources], "raw_answer": raw},
+            file=self.sources,
+            line=item.index,
+        )
 
 
 def _with_generation(record: dict, generation: dict) -> dict:

@@ -88,12 +88,21 @@ def transcribe(
             raise InputError(f"{ref} holds {ref.record_kind} records; transcribe reads audio records")
         items = con.execute(f"SELECT media_id, duration FROM {ref.relation} ORDER BY media_id").fetchall()
     items = [(media_id, duration) for media_id, duration in items if job.mine(media_id)]
-    settings = {"chunking": chunking, "max_chunk_seconds": max_chunk_seconds, "languages": forced or "auto",
-                "beam_size": beam_size, "batch_size": batch_size, "device": device, "compute_type": compute_type,
-                "temperature": 0.0}
+    settings = {
+        "chunking": chunking,
+        "max_chunk_seconds": max_chunk_seconds,
+        "languages": forced or "auto",
+        "beam_size": beam_size,
+        "batch_size": batch_size,
+        "device": device,
+        "compute_type": compute_type,
+        "temperature": 0.0,
+    }
     result = TranscribeResult(into, audio_items=len(items))
-    job.start(Lineage("transcribe", {"source": source, "model": model, "shard": shard, **settings}, parents=[str(ref)]),
-              counts=lambda: {"audio_items": result.transcribed, "chunks": result.chunks, "failed": job.failures.items})
+    job.start(
+        Lineage("transcribe", {"source": source, "model": model, "shard": shard, **settings}, parents=[str(ref)]),
+        counts=lambda: {"audio_items": result.transcribed, "chunks": result.chunks, "failed": job.failures.items},
+    )
     todo = job.pending(items, _key)
     result.already = len(items) - len(todo)
     total_seconds = sum(d or 0 for _, d in todo)
@@ -116,9 +125,11 @@ def transcribe(
     result.real_time_factor = round(wall / seconds_done, 4) if seconds_done else None
     result.failed = job.failures.items
     result.failures_by_reason = job.failures.rules()
-    result.message = job.summary(f"{into}: {result.transcribed} audio items ({result.audio_hours:.2f} h) -> {result.chunks} "
-                                 f"chunks, {result.already} already done, {result.failed} failed"
-                                 + (f", real-time factor {result.real_time_factor}" if result.real_time_factor else ""))
+    result.message = job.summary(
+        f"{into}: {result.transcribed} audio items ({result.audio_hours:.2f} h) -> {result.chunks} "
+        f"chunks, {result.already} already done, {result.failed} failed"
+        + (f", real-time factor {result.real_time_factor}" if result.real_time_factor else "")
+    )
     return result
 
 

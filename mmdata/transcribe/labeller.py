@@ -41,33 +41,63 @@ class Labeller:
             return None
         detected = detect_languages(self.whisper, samples, chunks, batch_size)
         runs = self.forced or sorted({lang for lang, _ in detected})
-        passes = {lang: transcribe_chunks(self.pipeline, samples, chunks, lang, batch_size, settings["beam_size"])
-                  for lang in runs}
+        passes = {
+            lang: transcribe_chunks(self.pipeline, samples, chunks, lang, batch_size, settings["beam_size"]) for lang in runs
+        }
         if self.forced is None:  # auto: each chunk keeps the pass in its own detected language only
             passes = {lang: [p if detected[i][0] == lang else None for i, p in enumerate(ps)] for lang, ps in passes.items()}
         made = Made(stats={"seconds": samples.size / SAMPLE_RATE})
         for i, (start, end) in enumerate(chunks):
-            clip = self.media.add_bytes(encode_opus(samples[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)]), ".ogg")
+            clip = self.media.add_bytes(encode_opus(samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]), ".ogg")
             made.media.append(clip.row())
-            made.records.append(_record(clip.id, media_id, start, end, detected[i],
-                                        {lang: ps[i] for lang, ps in passes.items() if ps[i]}, self.model, settings))
+            made.records.append(
+                _record(
+                    clip.id,
+                    media_id,
+                    start,
+                    end,
+                    detected[i],
+                    {lang: ps[i] for lang, ps in passes.items() if ps[i]},
+                    self.model,
+                    settings,
+                )
+            )
         return made
 
     def _fail(self, media_id: str, reason: str, message: str, seconds: float | None = None) -> Failed:
-        return Failed(reason, message, {"media_id": media_id}, file=self.source, field_path="media_id",
-                      stats={"seconds": seconds} if seconds is not None else {})
+        return Failed(
+            reason,
+            message,
+            {"media_id": media_id},
+            file=self.source,
+            field_path="media_id",
+            stats={"seconds": seconds} if seconds is not None else {},
+        )
 
 
-def _record(clip_id: str, parent: str, start: float, end: float, detected: tuple[str, float], passes: dict,
-            model: str, settings: dict) -> dict:
+def _record(
+    clip_id: str, parent: str, start: float, end: float, detected: tuple[str, float], passes: dict, model: str, settings: dict
+) -> dict:
     """A ``transcript`` record; top-level scores come from the pass in the detected language when it ran."""
     language, probability = detected
     main = passes.get(language) or next(iter(passes.values()), None)
-    record = {"media_id": clip_id, "parent_audio_id": parent, "start": round(start, 3), "end": round(end, 3),
-              "language": language, "language_prob": round(probability, 4), "model": model, "settings": settings}
+    record = {
+        "media_id": clip_id,
+        "parent_audio_id": parent,
+        "start": round(start, 3),
+        "end": round(end, 3),
+        "language": language,
+        "language_prob": round(probability, 4),
+        "model": model,
+        "settings": settings,
+    }
     if main:
-        record.update(avg_logprob=main.avg_logprob, no_speech_prob=main.no_speech_prob,
-                      compression_ratio=main.compression_ratio, repeated_ngram=main.repeated_ngram)
+        record.update(
+            avg_logprob=main.avg_logprob,
+            no_speech_prob=main.no_speech_prob,
+            compression_ratio=main.compression_ratio,
+            repeated_ngram=main.repeated_ngram,
+        )
     for lang, p in passes.items():
         record[f"text_{lang}"] = p.text
         record[f"avg_logprob_{lang}"] = p.avg_logprob

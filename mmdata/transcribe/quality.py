@@ -28,7 +28,7 @@ def compression_ratio(text: str) -> float:
 def repeated_ngram(text: str, n: int = 3, times: int = 3) -> bool:
     """The reference's hallucination flag: more than one word n-gram occurring more than ``times`` times."""
     words = text.split()
-    counts = Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+    counts = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
     return sum(1 for c in counts.values() if c > times) > 1
 
 
@@ -48,12 +48,14 @@ class QualityFilter:
         """
         if language not in ("ms", "en"):
             raise ValueError("language must be ms or en")
-        return (f"text_{language} IS NOT NULL"
-                f" AND len(string_split(trim(text_{language}), ' ')) >= {self.min_words}"
-                f" AND compression_ratio_{language} <= {self.max_compression_ratio}"
-                f" AND NOT coalesce(repeated_ngram_{language}, false)"
-                f" AND avg_logprob_{language} >= {self.min_avg_logprob}"
-                f" AND coalesce(no_speech_prob, 0) <= {self.max_no_speech_prob}")
+        return (
+            f"text_{language} IS NOT NULL"
+            f" AND len(string_split(trim(text_{language}), ' ')) >= {self.min_words}"
+            f" AND compression_ratio_{language} <= {self.max_compression_ratio}"
+            f" AND NOT coalesce(repeated_ngram_{language}, false)"
+            f" AND avg_logprob_{language} >= {self.min_avg_logprob}"
+            f" AND coalesce(no_speech_prob, 0) <= {self.max_no_speech_prob}"
+        )
 
     def as_dict(self) -> dict:
         return asdict(self)

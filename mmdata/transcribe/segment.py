@@ -15,8 +15,9 @@ def fixed_chunks(samples: np.ndarray, seconds: float = 30.0) -> list[tuple[float
     return [(k * seconds, (k + 1) * seconds) for k in range(int(duration // seconds))]
 
 
-def vad_chunks(samples: np.ndarray, max_seconds: float = 30.0, min_silence_ms: int = 500,
-               speech_pad_ms: int = 200) -> list[tuple[float, float]]:
+def vad_chunks(
+    samples: np.ndarray, max_seconds: float = 30.0, min_silence_ms: int = 500, speech_pad_ms: int = 200
+) -> list[tuple[float, float]]:
     """Chunks of at most ``max_seconds`` made of whole speech regions, cut only in silences.
 
     Silero VAD (shipped inside faster-whisper) finds speech; consecutive regions are joined while
@@ -25,8 +26,7 @@ def vad_chunks(samples: np.ndarray, max_seconds: float = 30.0, min_silence_ms: i
     """
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    options = VadOptions(max_speech_duration_s=max_seconds, min_silence_duration_ms=min_silence_ms,
-                         speech_pad_ms=speech_pad_ms)
+    options = VadOptions(max_speech_duration_s=max_seconds, min_silence_duration_ms=min_silence_ms, speech_pad_ms=speech_pad_ms)
     regions = [(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE) for r in get_speech_timestamps(samples, options)]
     chunks: list[list[float]] = []
     for start, end in regions:

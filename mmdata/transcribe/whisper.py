@@ -39,26 +39,38 @@ def detect_languages(model, samples: np.ndarray, chunks: list[tuple[float, float
 
     found = []
     for i in range(0, len(chunks), batch_size):
-        features = np.stack([
-            pad_or_trim(model.feature_extractor(samples[int(s * SAMPLE_RATE):int(e * SAMPLE_RATE)])[..., :-1])
-            for s, e in chunks[i:i + batch_size]])
+        features = np.stack(
+            [
+                pad_or_trim(model.feature_extractor(samples[int(s * SAMPLE_RATE) : int(e * SAMPLE_RATE)])[..., :-1])
+                for s, e in chunks[i : i + batch_size]
+            ]
+        )
         for results in model.model.detect_language(model.encode(features)):
             token, probability = results[0]
             found.append((token[2:-2], float(probability)))
     return found
 
 
-def transcribe_chunks(pipeline, samples: np.ndarray, chunks: list[tuple[float, float]], language: str,
-                      batch_size: int, beam_size: int) -> list[Pass]:
+def transcribe_chunks(
+    pipeline, samples: np.ndarray, chunks: list[tuple[float, float]], language: str, batch_size: int, beam_size: int
+) -> list[Pass]:
     """Each chunk decoded with ``language`` forced, through faster-whisper's batched pipeline.
 
     The pipeline reports every segment with the ``seek`` (frame offset) of the chunk it came
     from, which is how segments are given back to their chunk, whatever the model emits.
     """
     clips = [{"start": s, "end": e} for s, e in chunks]
-    segments, _ = pipeline.transcribe(samples, language=language, clip_timestamps=clips, vad_filter=False,
-                                      batch_size=batch_size, beam_size=beam_size, without_timestamps=True,
-                                      temperature=0.0, log_progress=False)
+    segments, _ = pipeline.transcribe(
+        samples,
+        language=language,
+        clip_timestamps=clips,
+        vad_filter=False,
+        batch_size=batch_size,
+        beam_size=beam_size,
+        without_timestamps=True,
+        temperature=0.0,
+        log_progress=False,
+    )
     fps = pipeline.model.frames_per_second
     index = {int(s * fps): i for i, (s, _) in enumerate(chunks)}
     texts: list[list[str]] = [[] for _ in chunks]

@@ -37,10 +37,21 @@ class PackedDataset(torch.utils.data.Dataset):
     on disk (``mmtrain.data.encoded``), so a second run or another rank skips tokenizing.
     """
 
-    def __init__(self, records: list[Record], tokenizer, image_processor, feature_extractor, layout: MediaLayout,
-                 max_length: int = 8192, train_on: str = "assistant", chat_template: str | None = None,
-                 overlong: str = "skip", audio_lengths: dict[str, int] | None = None,
-                 cache_dir: str | Path | None = None, progress=silent):
+    def __init__(
+        self,
+        records: list[Record],
+        tokenizer,
+        image_processor,
+        feature_extractor,
+        layout: MediaLayout,
+        max_length: int = 8192,
+        train_on: str = "assistant",
+        chat_template: str | None = None,
+        overlong: str = "skip",
+        audio_lengths: dict[str, int] | None = None,
+        cache_dir: str | Path | None = None,
+        progress=silent,
+    ):
         if overlong not in ("skip", "error"):
             raise ConfigError(f"overlong must be 'skip' or 'error', not {overlong!r}")
         self.records, self.layout = records, layout
@@ -48,8 +59,9 @@ class PackedDataset(torch.utils.data.Dataset):
         self.max_length = max_length
         self.audio_lengths = {} if audio_lengths is None else audio_lengths
         # int32 arrays rather than lists: a Python int per token would cost ~36 bytes on a large mixture.
-        self._ids, self._labels, _ = encode_records(records, tokenizer, layout, train_on, chat_template,
-                                                    self.audio_lengths, cache_dir, progress)
+        self._ids, self._labels, _ = encode_records(
+            records, tokenizer, layout, train_on, chat_template, self.audio_lengths, cache_dir, progress
+        )
         self.lengths = [len(a) for a in self._ids]  # tokens per record, media included
         # lab[0] is masked in every row (see __getitem__), so a sample needs a labelled token after it.
         learnable = [bool((lab[1:] != IGNORE).any()) for lab in self._labels]
@@ -60,11 +72,14 @@ class PackedDataset(torch.utils.data.Dataset):
         too_long = [keep[j] for j in overlong_idx]
         self._skipped = [records[i].id for i in too_long]
         if too_long and overlong == "error":
-            shown = ", ".join(f"{records[i].file}:{records[i].line} {records[i].id} ({self.lengths[i]} tokens)"
-                              for i in too_long[:_SHOWN])
+            shown = ", ".join(
+                f"{records[i].file}:{records[i].line} {records[i].id} ({self.lengths[i]} tokens)" for i in too_long[:_SHOWN]
+            )
             more = f" and {len(too_long) - _SHOWN} more" if len(too_long) > _SHOWN else ""
-            raise DataError(f"{len(too_long)} record(s) longer than max_length={max_length}: {shown}{more}; "
-                            "raise max_length or set overlong=skip")
+            raise DataError(
+                f"{len(too_long)} record(s) longer than max_length={max_length}: {shown}{more}; "
+                "raise max_length or set overlong=skip"
+            )
         self.efficiency = packing_efficiency(self.lengths, self.bins, max_length)
 
     @property
@@ -83,10 +98,12 @@ class PackedDataset(torch.utils.data.Dataset):
             lab = self._labels[i].copy()
             lab[0] = IGNORE  # its target would be predicted from the previous sample's last token
             labels.append(lab)
-        row = {"input_ids": torch.from_numpy(np.concatenate([self._ids[i] for i in idx])).long(),
-               "labels": torch.from_numpy(np.concatenate(labels)).long(),
-               "position_ids": torch.cat([torch.arange(len(self._ids[i])) for i in idx]),
-               "sample_ids": [self.records[i].id for i in idx]}
+        row = {
+            "input_ids": torch.from_numpy(np.concatenate([self._ids[i] for i in idx])).long(),
+            "labels": torch.from_numpy(np.concatenate(labels)).long(),
+            "position_ids": torch.cat([torch.arange(len(self._ids[i])) for i in idx]),
+            "sample_ids": [self.records[i].id for i in idx],
+        }
         images = [load_image(p, self.image_processor) for i in idx for p in self.records[i].images]
         if images:
             row["pixel_values"] = torch.stack(images)
@@ -95,8 +112,10 @@ class PackedDataset(torch.utils.data.Dataset):
             for path in self.records[i].audios:
                 samples = load_audio(path)
                 if len(samples) != self.audio_lengths[path]:
-                    raise DataError(f"{path}: {len(samples)} samples now, {self.audio_lengths[path]} when measured; "
-                                    "was the file changed during training?")
+                    raise DataError(
+                        f"{path}: {len(samples)} samples now, {self.audio_lengths[path]} when measured; "
+                        "was the file changed during training?"
+                    )
                 f, w = audio_features(samples, self.feature_extractor, self.layout)
                 feats.append(f)
                 windows += w

@@ -63,8 +63,13 @@ def measure_audio(paths, known: dict[str, int], progress=silent) -> dict[str, in
 def _fingerprint(records: list[Record], tokenizer, layout: MediaLayout, train_on: str, chat_template: str | None) -> str:
     digest = hashlib.sha256()
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    parts = [_VERSION, repr(layout), train_on, chat_template or getattr(tokenizer, "chat_template", None),
-             backend.to_str() if backend is not None else repr(tokenizer.get_vocab())]
+    parts = [
+        _VERSION,
+        repr(layout),
+        train_on,
+        chat_template or getattr(tokenizer, "chat_template", None),
+        backend.to_str() if backend is not None else repr(tokenizer.get_vocab()),
+    ]
     digest.update(json.dumps(parts, sort_keys=True, default=str).encode())
     for rec in records:
         digest.update(json.dumps([rec.id, rec.messages, rec.audios], ensure_ascii=False).encode())
@@ -74,10 +79,18 @@ def _fingerprint(records: list[Record], tokenizer, layout: MediaLayout, train_on
     return digest.hexdigest()[:24]
 
 
-def encode_records(records: list[Record], tokenizer, layout: MediaLayout, train_on: str = "assistant",
-                   chat_template: str | None = None, audio_lengths: dict[str, int] | None = None,
-                   cache_dir: str | Path | None = None, progress=silent,
-                   workers: int | None = None, parallel_from: int = 5000):
+def encode_records(
+    records: list[Record],
+    tokenizer,
+    layout: MediaLayout,
+    train_on: str = "assistant",
+    chat_template: str | None = None,
+    audio_lengths: dict[str, int] | None = None,
+    cache_dir: str | Path | None = None,
+    progress=silent,
+    workers: int | None = None,
+    parallel_from: int = 5000,
+):
     """``(ids, labels, audio_lengths)``: int32 arrays per record, and samples per clip.
 
     With ``cache_dir`` the result is read from / written to ``<cache_dir>/<fingerprint>.npz``.
@@ -95,8 +108,9 @@ def encode_records(records: list[Record], tokenizer, layout: MediaLayout, train_
                 audio_lengths.update(json.loads(str(saved["audio_lengths"])))
             return ids, labels, audio_lengths
     measure_audio([p for rec in records for p in rec.audios], audio_lengths, progress)
-    chunks = [[(rec, [audio_lengths[p] for p in rec.audios]) for rec in records[i:i + _CHUNK]]
-              for i in range(0, len(records), _CHUNK)]
+    chunks = [
+        [(rec, [audio_lengths[p] for p in rec.audios]) for rec in records[i : i + _CHUNK]] for i in range(0, len(records), _CHUNK)
+    ]
     pool_size = _workers(workers, len(records), parallel_from)
     encoded = []
     if pool_size > 1:
@@ -106,8 +120,9 @@ def encode_records(records: list[Record], tokenizer, layout: MediaLayout, train_
 
         try:
             # spawn, not fork: the parent may hold torch and CUDA state that a forked child must not inherit
-            with ProcessPoolExecutor(pool_size, mp_context=multiprocessing.get_context("spawn"),
-                                     initializer=_start_worker, initargs=(tokenizer,)) as pool:
+            with ProcessPoolExecutor(
+                pool_size, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker, initargs=(tokenizer,)
+            ) as pool:
                 for part in pool.map(_encode_chunk, chunks, *[[x] * len(chunks) for x in (layout, train_on, chat_template)]):
                     encoded += part
                     progress("tokenizing", len(encoded), len(records))
@@ -123,8 +138,12 @@ def encode_records(records: list[Record], tokenizer, layout: MediaLayout, train_
         cache.parent.mkdir(parents=True, exist_ok=True)
         offsets = np.cumsum([0] + [len(a) for a in ids])
         partial = cache.with_suffix(".partial.npz")  # np.savez adds no suffix to a name ending in .npz
-        np.savez(partial, ids=np.concatenate(ids) if ids else np.zeros(0, np.int32),
-                 labels=np.concatenate(labels) if labels else np.zeros(0, np.int32), offsets=offsets,
-                 audio_lengths=np.array(json.dumps(audio_lengths)))
+        np.savez(
+            partial,
+            ids=np.concatenate(ids) if ids else np.zeros(0, np.int32),
+            labels=np.concatenate(labels) if labels else np.zeros(0, np.int32),
+            offsets=offsets,
+            audio_lengths=np.array(json.dumps(audio_lengths)),
+        )
         partial.replace(cache)  # atomic: a crash leaves no half-written cache behind
     return ids, labels, audio_lengths

@@ -41,12 +41,15 @@ def audio_features(samples: np.ndarray, feature_extractor, layout: MediaLayout):
     size = window_samples(layout.max_source_positions)
     windows = layout.windows(len(samples))
     starts = np.cumsum([0] + windows[:-1])
-    chunks = [samples[s:s + n] for s, n in zip(starts, windows)]
-    feats = feature_extractor(chunks, sampling_rate=SAMPLE_RATE, max_length=size, padding="max_length",
-                              truncation=True, return_tensors="pt")["input_features"]
+    chunks = [samples[s : s + n] for s, n in zip(starts, windows)]
+    feats = feature_extractor(
+        chunks, sampling_rate=SAMPLE_RATE, max_length=size, padding="max_length", truncation=True, return_tensors="pt"
+    )["input_features"]
     if feats.shape[-1] != 2 * layout.max_source_positions:
-        raise ConfigError(f"the feature extractor gives {feats.shape[-1]} mel frames per window, the audio encoder "
-                          f"expects {2 * layout.max_source_positions}; check its hop_length")
+        raise ConfigError(
+            f"the feature extractor gives {feats.shape[-1]} mel frames per window, the audio encoder "
+            f"expects {2 * layout.max_source_positions}; check its hop_length"
+        )
     return feats, windows
 
 

@@ -52,6 +52,6 @@ def packing_efficiency(lengths: list[int], bins: list[list[int]], max_length: in
 
 def padded_efficiency(lengths: list[int], batch_size: int) -> float:
     """The reference's share of real tokens: batches in the given order, each padded to its longest sample."""
-    batches = [lengths[i:i + batch_size] for i in range(0, len(lengths), batch_size)]
+    batches = [lengths[i : i + batch_size] for i in range(0, len(lengths), batch_size)]
     positions = sum(len(b) * max(b) for b in batches)
     return sum(lengths) / positions if positions else 0.0

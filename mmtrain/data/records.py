@@ -104,8 +104,10 @@ def read_records(folder: str | Path, split: str = "train") -> list[Record]:
             rid = row.get("id", "?") if isinstance(row, dict) else "?"
             tool = _tool_turn(row)
             if tool is not None:
-                problems.append(f"{where}: record {rid}: messages/{tool[0]}/role: {tool[1]} is a tool turn, which mmtrain "
-                                "does not train; re-export with `mmdata export --format mmtrain` (it leaves such records out)")
+                problems.append(
+                    f"{where}: record {rid}: messages/{tool[0]}/role: {tool[1]} is a tool turn, which mmtrain "
+                    "does not train; re-export with `mmdata export --format mmtrain` (it leaves such records out)"
+                )
                 continue
             errors = sorted(validator.iter_errors(row), key=lambda e: list(e.absolute_path))
             if errors:
@@ -116,10 +118,19 @@ def read_records(folder: str | Path, split: str = "train") -> list[Record]:
             if bad:
                 problems.append(f"{where}: record {rid}: " + ", ".join(bad))
                 continue
-            records.append(Record(id=row["id"], kind=row["kind"], language=row["language"], messages=row["messages"],
-                                  images=[str(folder / p) for p in row["images"]],
-                                  audios=[str(folder / p) for p in row["audios"]],
-                                  source=row.get("source"), file=str(path), line=n))
+            records.append(
+                Record(
+                    id=row["id"],
+                    kind=row["kind"],
+                    language=row["language"],
+                    messages=row["messages"],
+                    images=[str(folder / p) for p in row["images"]],
+                    audios=[str(folder / p) for p in row["audios"]],
+                    source=row.get("source"),
+                    file=str(path),
+                    line=n,
+                )
+            )
     if problems:
         more = f"; ... and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else ""
         raise DataError(f"{len(problems)} unusable record(s) in {path}: " + "; ".join(problems[:_SHOWN]) + more)

@@ -20,15 +20,18 @@ def mixture_folder(mixture: str, store: str | None, cache_dir: str | Path) -> Pa
     folder = Path(mixture)
     if folder.is_dir():
         if not (folder / "train.jsonl").exists():
-            raise ConfigError(f"{folder} is a folder without train.jsonl: export a mixture with "
-                              f"`mmdata export NAME --format mmtrain --out {folder}`")
+            raise ConfigError(
+                f"{folder} is a folder without train.jsonl: export a mixture with "
+                f"`mmdata export NAME --format mmtrain --out {folder}`"
+            )
         return folder
     try:
         from mmdata import export, show
         from mmdata.errors import MmdataError
     except ImportError:
-        raise ConfigError(f"data.mixture {mixture!r} is not a folder, and mmdata is not installed to export it "
-                          "from a store") from None
+        raise ConfigError(
+            f"data.mixture {mixture!r} is not a folder, and mmdata is not installed to export it from a store"
+        ) from None
     try:
         version = show(mixture, store, limit=0)["version"]  # NAME or NAME@tag -> NAME@N
     except MmdataError as exc:

@@ -47,8 +47,9 @@ def _render(tokenizer, messages: list[dict], generation: bool, chat_template: st
     if chat_template is None and not getattr(tokenizer, "chat_template", None):
         raise ConfigError("the tokenizer has no chat template; set one (chat_template) in the training config")
     try:
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation,
-                                             chat_template=chat_template)
+        return tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=generation, chat_template=chat_template
+        )
     except Exception as exc:  # jinja raises its own errors (raise_exception in templates, undefined names)
         raise ConfigError(f"the chat template failed to render a conversation: {exc}") from exc
 
@@ -60,8 +61,10 @@ def _tokenize(tokenizer, text: str, image_pads: int, audio_pads: int, offsets: b
         got = ids.count(tokenizer.convert_tokens_to_ids(tok))
         if got != want:
             # The model splices features over the pad positions: any other count misplaces them.
-            raise DataError(f"expected {want} {tok} tokens but the tokenizer gave {got}; add mmtrain.tokens."
-                            "SPECIAL_TOKENS to the tokenizer as special tokens")
+            raise DataError(
+                f"expected {want} {tok} tokens but the tokenizer gave {got}; add mmtrain.tokens."
+                "SPECIAL_TOKENS to the tokenizer as special tokens"
+            )
     return enc
 
 
@@ -75,15 +78,23 @@ def assistant_spans(messages: list[dict], tokenizer, chat_template: str | None =
         before = _render(tokenizer, messages[:i], True, chat_template)
         upto = _render(tokenizer, messages[: i + 1], False, chat_template)
         if not (upto.startswith(before) and full.startswith(upto)):
-            raise ConfigError("the chat template renders a conversation differently from its prefixes, so "
-                              "assistant turns cannot be located; use a template whose renderings extend each other")
+            raise ConfigError(
+                "the chat template renders a conversation differently from its prefixes, so "
+                "assistant turns cannot be located; use a template whose renderings extend each other"
+            )
         # Whitespace after the end-of-turn token is template layout, not something to learn.
         spans.append((len(before), len(upto.rstrip())))
     return full, spans
 
 
-def encode_conversation(messages: list[dict], tokenizer, layout: MediaLayout, audio_samples: list[int],
-                        train_on: str = "assistant", chat_template: str | None = None) -> tuple[list[int], list[int]]:
+def encode_conversation(
+    messages: list[dict],
+    tokenizer,
+    layout: MediaLayout,
+    audio_samples: list[int],
+    train_on: str = "assistant",
+    chat_template: str | None = None,
+) -> tuple[list[int], list[int]]:
     """Token ids and labels (``-100`` = no loss) of one conversation with its media expanded.
 
     ``train_on="assistant"``: loss on the assistant replies and their end-of-turn token only;
@@ -108,8 +119,9 @@ def encode_conversation(messages: list[dict], tokenizer, layout: MediaLayout, au
     return ids.tolist(), labels.tolist()
 
 
-def encode_prompt(messages: list[dict], tokenizer, layout: MediaLayout, audio_samples: list[int],
-                  chat_template: str | None = None) -> list[int]:
+def encode_prompt(
+    messages: list[dict], tokenizer, layout: MediaLayout, audio_samples: list[int], chat_template: str | None = None
+) -> list[int]:
     """Token ids of a conversation up to the assistant's turn, for generation."""
     expanded, image_pads, audio_pads = expand_placeholders(messages, layout, audio_samples)
     text = _render(tokenizer, expanded, True, chat_template)

@@ -14,8 +14,12 @@ from mmtrain.tokens import AUDIO, AUDIO_END, AUDIO_PAD, IMAGE, IMAGE_END, IMAGE_
 
 # config attribute holding each placeholder token's id (filled in by ``MmForCausalLM.from_components``)
 TOKEN_ID_FIELDS = {
-    IMAGE: "image_token_id", IMAGE_END: "image_end_token_id", IMAGE_PAD: "image_pad_token_id",
-    AUDIO: "audio_token_id", AUDIO_END: "audio_end_token_id", AUDIO_PAD: "audio_pad_token_id",
+    IMAGE: "image_token_id",
+    IMAGE_END: "image_end_token_id",
+    IMAGE_PAD: "image_pad_token_id",
+    AUDIO: "audio_token_id",
+    AUDIO_END: "audio_end_token_id",
+    AUDIO_PAD: "audio_pad_token_id",
 }
 
 
@@ -55,9 +59,12 @@ class MmConfig(PretrainedConfig):
     def media_layout(self) -> MediaLayout:
         """How many LLM positions an image / an audio clip takes with this model (see ``mmtrain.tokens``)."""
         v = self.vision_config
-        return MediaLayout(image_tokens=(v.image_size // v.patch_size) ** 2,
-                           max_source_positions=self.audio_config.max_source_positions,
-                           kernel=self.audio_kernel, stride=self.audio_stride)
+        return MediaLayout(
+            image_tokens=(v.image_size // v.patch_size) ** 2,
+            max_source_positions=self.audio_config.max_source_positions,
+            kernel=self.audio_kernel,
+            stride=self.audio_stride,
+        )
 
     def token_ids(self) -> dict[str, int | None]:
         """Placeholder token string -> id, as stored in this config."""

@@ -22,8 +22,18 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from transformers import (AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer, GenerationMixin,
-                          PreTrainedModel, SiglipModel, SiglipVisionModel, WhisperFeatureExtractor, WhisperModel)
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    GenerationMixin,
+    PreTrainedModel,
+    SiglipModel,
+    SiglipVisionModel,
+    WhisperFeatureExtractor,
+    WhisperModel,
+)
 from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
 from mmtrain.config import PARTS
@@ -40,9 +50,11 @@ def image_processor_class():
     """SigLIP's image processor without torchvision (transformers 5 splits it into a PIL backend)."""
     try:
         from transformers import SiglipImageProcessorPil
+
         return SiglipImageProcessorPil
     except ImportError:  # transformers 4
         from transformers import SiglipImageProcessor
+
         return SiglipImageProcessor
 
 
@@ -71,8 +83,9 @@ class MmForCausalLM(PreTrainedModel, GenerationMixin):
     def __init__(self, config: MmConfig, language_model=None, vision_tower=None, audio_encoder=None):
         super().__init__(config)
         prebuilt = [m for m in (language_model, vision_tower, audio_encoder) if m is not None]
-        self.language_model = (language_model if language_model is not None
-                               else AutoModelForCausalLM.from_config(config.text_config))
+        self.language_model = (
+            language_model if language_model is not None else AutoModelForCausalLM.from_config(config.text_config)
+        )
         self.vision_tower = vision_tower if vision_tower is not None else SiglipVisionModel(config.vision_config)
         self.audio_encoder = audio_encoder if audio_encoder is not None else WhisperEncoder(config.audio_config)
         # one config object per part, so e.g. resize_token_embeddings shows up in config.json
@@ -84,8 +97,7 @@ class MmForCausalLM(PreTrainedModel, GenerationMixin):
                 sub._attn_implementation = config._attn_implementation
         hidden = config.text_config.hidden_size
         self.vision_projector = VisionProjector(config.vision_config.hidden_size, hidden)
-        self.audio_projector = AudioProjector(config.audio_config.d_model, hidden, config.audio_kernel,
-                                              config.audio_stride)
+        self.audio_projector = AudioProjector(config.audio_config.d_model, hidden, config.audio_kernel, config.audio_stride)
         for part in prebuilt:  # loaded weights: post_init must not re-initialise them
             for module in part.modules():
                 module._is_hf_initialized = True
@@ -114,8 +126,7 @@ class MmForCausalLM(PreTrainedModel, GenerationMixin):
 
     # --- building --------------------------------------------------------------------------------
     @classmethod
-    def from_components(cls, llm, vision, audio, tokenizer=None, *, dtype=None, attn_implementation=None,
-                        **config_overrides):
+    def from_components(cls, llm, vision, audio, tokenizer=None, *, dtype=None, attn_implementation=None, **config_overrides):
         """Compose a new model from a causal LM, a SigLIP and a Whisper model; returns ``(model, tokenizer)``.
 
         Each of ``llm``/``vision``/``audio`` is a hub id, a local folder or an already-built module
@@ -146,8 +157,13 @@ class MmForCausalLM(PreTrainedModel, GenerationMixin):
             vision.use_head = vision.config.vision_use_head = False
 
         # attn_implementation={} keeps each part's own attention (None would wipe it on the shared configs)
-        config = MmConfig(text_config=llm.config, vision_config=vision.config, audio_config=audio.config,
-                          attn_implementation={}, **config_overrides)
+        config = MmConfig(
+            text_config=llm.config,
+            vision_config=vision.config,
+            audio_config=audio.config,
+            attn_implementation={},
+            **config_overrides,
+        )
         model = cls(config, language_model=llm, vision_tower=vision, audio_encoder=audio)
         model.vision_projector.to(llm.dtype)
         model.audio_projector.to(llm.dtype)
@@ -182,8 +198,7 @@ class MmForCausalLM(PreTrainedModel, GenerationMixin):
         if max(frames) > positions:
             raise DataError(f"an audio window holds {max(samples)} samples; at most {positions * 2 * HOP_LENGTH} fit")
         with _no_grad_if_frozen(self.audio_encoder):
-            out = self.audio_encoder(input_features=audio_features.to(self.audio_encoder.dtype),
-                                     output_hidden_states=True)
+            out = self.audio_encoder(input_features=audio_features.to(self.audio_encoder.dtype), output_hidden_states=True)
             hidden = out.hidden_states[self.config.audio_feature_layer]
         hidden = hidden.to(self.audio_projector.conv.weight.dtype)
         per_window = [None] * len(frames)
@@ -198,10 +213,13 @@ class MmForCausalLM(PreTrainedModel, GenerationMixin):
         mask = input_ids == pad_id
         positions = int(mask.sum())
         if positions != features.shape[0]:
-            raise DataError(f"{positions} {what} pad positions in the batch but {features.shape[0]} {what} "
-                            f"feature vectors: the text and the media disagree")
-        return inputs_embeds.masked_scatter(mask.unsqueeze(-1).to(inputs_embeds.device),
-                                            features.to(inputs_embeds.device, inputs_embeds.dtype))
+            raise DataError(
+                f"{positions} {what} pad positions in the batch but {features.shape[0]} {what} "
+                f"feature vectors: the text and the media disagree"
+            )
+        return inputs_embeds.masked_scatter(
+            mask.unsqueeze(-1).to(inputs_embeds.device), features.to(inputs_embeds.device, inputs_embeds.dtype)
+        )
 
     def _unused_projector_loss(self, images: bool, audio: bool):
         # A projector that saw no media this batch still has to get a (zero) gradient every step, or
@@ -210,17 +228,31 @@ class MmForCausalLM(PreTrainedModel, GenerationMixin):
         # projector (rather than summing its parameters) also works under ZeRO-3, which gathers
         # partitioned parameters only inside a module's forward.
         extra = 0.0
-        for used, proj, width in ((images, self.vision_projector, self.config.vision_config.hidden_size),
-                                  (audio, self.audio_projector, self.config.audio_config.d_model)):
+        for used, proj, width in (
+            (images, self.vision_projector, self.config.vision_config.hidden_size),
+            (audio, self.audio_projector, self.config.audio_config.d_model),
+        ):
             if not used and any(p.requires_grad for p in proj.parameters()):
                 p = next(proj.parameters())
                 length = self.config.audio_kernel if proj is self.audio_projector else 1
                 extra = extra + 0.0 * proj(torch.zeros(1, length, width, device=p.device, dtype=p.dtype)).sum()
         return extra
 
-    def forward(self, input_ids=None, attention_mask=None, position_ids=None, labels=None, pixel_values=None,
-                audio_features=None, audio_window_samples=None, past_key_values=None, inputs_embeds=None,
-                use_cache=None, cache=None, **kwargs):
+    def forward(
+        self,
+        input_ids=None,
+        attention_mask=None,
+        position_ids=None,
+        labels=None,
+        pixel_values=None,
+        audio_features=None,
+        audio_window_samples=None,
+        past_key_values=None,
+        inputs_embeds=None,
+        use_cache=None,
+        cache=None,
+        **kwargs,
+    ):
         """Embed ``input_ids``, write image/audio features over the pad positions, run the LLM.
 
         ``pixel_values`` (N_img, 3, H, W) fill the ``<|image_pad|>`` positions, ``audio_features``
@@ -236,19 +268,31 @@ class MmForCausalLM(PreTrainedModel, GenerationMixin):
         if inputs_embeds is None:
             inputs_embeds = self.get_input_embeddings()(input_ids)
         if pixel_values is not None:
-            inputs_embeds = self._scatter(input_ids, inputs_embeds, self.config.image_pad_token_id,
-                                          self.image_embeddings(pixel_values), "image")
+            inputs_embeds = self._scatter(
+                input_ids, inputs_embeds, self.config.image_pad_token_id, self.image_embeddings(pixel_values), "image"
+            )
         if audio_features is not None:
             if audio_window_samples is None:
                 raise ValueError("audio_features need audio_window_samples (valid samples per window)")
-            inputs_embeds = self._scatter(input_ids, inputs_embeds, self.config.audio_pad_token_id,
-                                          self.audio_embeddings(audio_features, audio_window_samples), "audio")
+            inputs_embeds = self._scatter(
+                input_ids,
+                inputs_embeds,
+                self.config.audio_pad_token_id,
+                self.audio_embeddings(audio_features, audio_window_samples),
+                "audio",
+            )
         packed = attention_mask is None and position_ids is not None
         if use_cache is None and cache is None and (labels is not None or self.training or packed):
             use_cache = False  # a fresh cache would also turn off transformers' packed-sequence masking
-        out = self.language_model(inputs_embeds=inputs_embeds, attention_mask=attention_mask,
-                                  position_ids=position_ids, labels=labels, cache=cache, use_cache=use_cache,
-                                  **kwargs)
+        out = self.language_model(
+            inputs_embeds=inputs_embeds,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            labels=labels,
+            cache=cache,
+            use_cache=use_cache,
+            **kwargs,
+        )
         if out.loss is not None:
             out.loss = out.loss + self._unused_projector_loss(pixel_values is not None, audio_features is not None)
         return out
@@ -268,8 +312,7 @@ def add_media_tokens(model: MmForCausalLM, tokenizer) -> dict[str, int]:
     try:
         tokenizer.add_special_tokens({"extra_special_tokens": SPECIAL_TOKENS}, replace_extra_special_tokens=False)
     except TypeError:  # transformers 4 names them "additional"
-        tokenizer.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS},
-                                     replace_additional_special_tokens=False)
+        tokenizer.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS}, replace_additional_special_tokens=False)
     ids = {tok: tokenizer.convert_tokens_to_ids(tok) for tok in SPECIAL_TOKENS}
     # some LLMs ship spare embedding rows (Qwen2: 151936 rows for ~151650 tokens): only ever grow
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:
@@ -297,8 +340,7 @@ def _read_safetensors(folder: Path, prefixes: tuple[str, ...]) -> dict[str, torc
     from safetensors import safe_open
 
     index = folder / "model.safetensors.index.json"
-    files = (sorted(set(json.loads(index.read_text())["weight_map"].values())) if index.exists()
-             else ["model.safetensors"])
+    files = sorted(set(json.loads(index.read_text())["weight_map"].values())) if index.exists() else ["model.safetensors"]
     tensors = {}
     for name in files:
         if not (folder / name).exists():
@@ -323,8 +365,10 @@ def load_projectors(model: MmForCausalLM, folder, which: set[str]) -> list[str]:
         raise ConfigError(f"{folder} has no {missing[0]} (and {len(missing) - 1} more projector weights missing)")
     for key, value in saved.items():
         if key in own and own[key].shape != value.shape:
-            raise ConfigError(f"{folder}: {key} has shape {tuple(value.shape)} but this model's is "
-                              f"{tuple(own[key].shape)} (different LLM or encoder?)")
+            raise ConfigError(
+                f"{folder}: {key} has shape {tuple(value.shape)} but this model's is "
+                f"{tuple(own[key].shape)} (different LLM or encoder?)"
+            )
     with torch.no_grad():
         for key in own:
             own[key].copy_(saved[key])

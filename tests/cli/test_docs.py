@@ -33,14 +33,19 @@ def _commands() -> dict[str, object]:
 
 
 def _options(command) -> list[str]:
-    return [next(o for o in p.opts if o.startswith("--")) for p in command.params
-            if p.param_type_name == "option" and p.name != "help"]
+    return [
+        next(o for o in p.opts if o.startswith("--"))
+        for p in command.params
+        if p.param_type_name == "option" and p.name != "help"
+    ]
 
 
 def test_every_section_is_a_command_and_every_command_has_one():
     sections = set(_sections()) - NOT_COMMANDS
-    assert sections == set(_commands()), (f"commands without a section: {sorted(set(_commands()) - sections)}; "
-                                          f"sections for no command: {sorted(sections - set(_commands()))}")
+    assert sections == set(_commands()), (
+        f"commands without a section: {sorted(set(_commands()) - sections)}; "
+        f"sections for no command: {sorted(sections - set(_commands()))}"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(_commands()))

@@ -44,7 +44,8 @@ def server(tmp_path):
     make_wav(root / "podcast-ekonomi.wav", seconds=3.0, freq=200, rate=44100)
     (root / "page.html").write_text(
         "<html><head><title>Kuliah</title></head><body>"
-        '<audio src="ceramah-subuh.mp3"></audio><audio src="ceramah-maghrib.mp3"></audio></body></html>')
+        '<audio src="ceramah-subuh.mp3"></audio><audio src="ceramah-maghrib.mp3"></audio></body></html>'
+    )
     (root / "corrupt.mp3").write_bytes(b"this is not audio" * 20)
     (root / "empty.mp3").write_bytes(b"")
     srv = Server(root)

@@ -18,8 +18,11 @@ def rows(store, sql):
 
 
 def test_page_direct_link_and_file_url_become_audio_records(store, server, tmp_path):
-    result = crawl([f"{server.url}/page.html", f"{server.url}/podcast-ekonomi.wav",
-                    f"file://{server.root / 'ceramah-maghrib.mp3'}"], "talks", store)
+    result = crawl(
+        [f"{server.url}/page.html", f"{server.url}/podcast-ekonomi.wav", f"file://{server.root / 'ceramah-maghrib.mp3'}"],
+        "talks",
+        store,
+    )
     assert (result.listed, result.downloaded, result.failed, result.version) == (4, 4, 0, 1)
     records = rows(store, "SELECT * FROM talks ORDER BY duration")
     # ceramah-maghrib.mp3 came twice (page + file://): same audio, one record.
@@ -45,13 +48,26 @@ def test_rerun_downloads_nothing_already_stored(store, server):
 
 
 def test_failures_are_recorded_and_never_stop_the_run(store, server, tmp_path):
-    result = crawl([f"{server.url}/missing.mp3", f"{server.url}/corrupt.mp3", f"{server.url}/empty.mp3",
-                    f"file://{tmp_path / 'nowhere.mp3'}", f"{server.url}/podcast-ekonomi.wav"], "talks", store)
+    result = crawl(
+        [
+            f"{server.url}/missing.mp3",
+            f"{server.url}/corrupt.mp3",
+            f"{server.url}/empty.mp3",
+            f"file://{tmp_path / 'nowhere.mp3'}",
+            f"{server.url}/podcast-ekonomi.wav",
+        ],
+        "talks",
+        store,
+    )
     assert result.downloaded == 1 and result.failed == 4
     assert result.failures_by_reason == {"not-found": 2, "bad-audio": 2}
     rejects = rows(store, "SELECT file, rule, message FROM _rejects ORDER BY file")
     assert {r["file"].rsplit("/", 1)[-1]: r["rule"] for r in rejects} == {
-        "missing.mp3": "not-found", "corrupt.mp3": "bad-audio", "empty.mp3": "bad-audio", "nowhere.mp3": "not-found"}
+        "missing.mp3": "not-found",
+        "corrupt.mp3": "bad-audio",
+        "empty.mp3": "bad-audio",
+        "nowhere.mp3": "not-found",
+    }
     # A second run retries the failures but records each reason once.
     crawl([f"{server.url}/missing.mp3"], "talks", store)
     assert rows(store, "SELECT count(*) AS n FROM _rejects") == [{"n": 4}]
@@ -73,9 +89,15 @@ def test_from_a_url_list_and_from_an_info_json(store, server, tmp_path):
     listing = tmp_path / "urls.txt"
     listing.write_text(f"# my list\n{server.url}/podcast-ekonomi.wav\n\n{server.url}/ceramah-subuh.mp3\n")
     assert crawl([], "listed", store, from_file=listing).downloaded == 2
-    playlist = {"_type": "playlist", "id": "PL1", "title": "Kuliah Maghrib", "entries": [
-        {"_type": "url", "url": f"{server.url}/ceramah-maghrib.mp3", "title": "Kuliah 1", "duration": 1.0},
-        {"_type": "url", "url": f"{server.url}/ceramah-subuh.mp3", "title": "Kuliah 2 (long)", "duration": 2.0}]}
+    playlist = {
+        "_type": "playlist",
+        "id": "PL1",
+        "title": "Kuliah Maghrib",
+        "entries": [
+            {"_type": "url", "url": f"{server.url}/ceramah-maghrib.mp3", "title": "Kuliah 1", "duration": 1.0},
+            {"_type": "url", "url": f"{server.url}/ceramah-subuh.mp3", "title": "Kuliah 2 (long)", "duration": 2.0},
+        ],
+    }
     info = tmp_path / "playlist.info.json"
     info.write_text(json.dumps(playlist))
     result = crawl([], "playlist", store, from_file=info, max_duration=1.5)
@@ -91,6 +113,7 @@ def test_shards_partition_the_items_exactly(store, server):
     for i in range(2):
         crawl(urls, "shared", store, shard=f"{i}/2")
     crawl(urls, "whole", store)
+
     def archive(name):  # a shard may get nothing: the URLs hold the server's random port
         path = store.runs / name / "archive.txt"
         return set(path.read_text().split("\n")) - {""} if path.exists() else set()
@@ -123,8 +146,18 @@ def test_killed_crawl_resumes_where_it_stopped(store, server):
 
 
 def test_crawl_command(store, server):
-    result = CliRunner().invoke(app, ["--store", str(store.root), "crawl", f"{server.url}/podcast-ekonomi.wav",
-                                      f"{server.url}/missing.mp3", "--into", "talks"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "--store",
+            str(store.root),
+            "crawl",
+            f"{server.url}/podcast-ekonomi.wav",
+            f"{server.url}/missing.mp3",
+            "--into",
+            "talks",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "talks: 1 downloaded" in result.output and "not-found 1" in result.output
     bad = CliRunner().invoke(app, ["--store", str(store.root), "crawl", "--into", "talks", "--shard", "3/2"])

@@ -39,6 +39,7 @@ def test_jsonl_round_trip_into_a_new_store_gives_the_same_records(filled, tmp_pa
 
 def test_hf_export_decodes_real_media_and_round_trips(filled, tmp_path):
     import datasets
+
     export("rel", "hf", tmp_path / "hf", filled)
     loaded = datasets.load_from_disk(str(tmp_path / "hf"))
     assert len(loaded) == 2 and set(loaded.column_names) >= {"chat", "images", "audios", "kind"}
@@ -54,6 +55,7 @@ def test_hf_export_decodes_real_media_and_round_trips(filled, tmp_path):
 
 def test_hf_export_of_image_records(filled, tmp_path):
     import datasets
+
     export("pics", "hf", tmp_path / "hf", filled)
     loaded = datasets.load_from_disk(str(tmp_path / "hf"))
     assert loaded[0]["image"].size == (64, 64) and loaded.features["image"].__class__.__name__ == "Image"
@@ -95,6 +97,7 @@ def test_export_refuses_bad_requests(filled, tmp_path):
 
 def test_hf_parquet_with_embedded_media_imports(filled, tmp_path):
     import datasets
+
     export("rel", "hf", tmp_path / "hf", filled)
     datasets.load_from_disk(str(tmp_path / "hf")).to_parquet(str(tmp_path / "rel.parquet"))
     other = Store(tmp_path / "other")
@@ -104,10 +107,21 @@ def test_hf_parquet_with_embedded_media_imports(filled, tmp_path):
 
 
 def test_llava_keeps_the_input_id_value_ms_and_turn_fields(store, media, tmp_path):
-    rows = [{"id": "coco-1", "image": "img/a.png", "dataset": "coco", "conversations": [
+    rows = [
+        {
+            "id": "coco-1",
+            "image": "img/a.png",
+            "dataset": "coco",
+            "conversations": [
                 {"from": "human", "value": "<image>\nColour?", "value_ms": "<image>\nWarna?", "turn": 1},
-                {"from": "gpt", "value": "Red.", "value_ms": "Merah."}]},
-            {"image": "img/b.png", "conversations": [{"from": "human", "value": "<image>\nColour?"}, {"from": "gpt", "value": "Blue."}]}]
+                {"from": "gpt", "value": "Red.", "value_ms": "Merah."},
+            ],
+        },
+        {
+            "image": "img/b.png",
+            "conversations": [{"from": "human", "value": "<image>\nColour?"}, {"from": "gpt", "value": "Blue."}],
+        },
+    ]
     (media / "llava.json").write_text(json.dumps(rows))
     assert import_(media / "llava.json", "pics", store, format="llava").imported == 2
     export("pics", "llava", tmp_path / "out", store)
@@ -125,30 +139,57 @@ def test_llava_keeps_the_input_id_value_ms_and_turn_fields(store, media, tmp_pat
 
 
 def test_malay_placeholders_and_video_and_empty_relationships_are_rejected_by_rule(store, media):
-    (media / "llava.json").write_text(json.dumps([
-        {"id": 1, "image": "img/a.png", "conversations": [{"from": "human", "value": "<image>\nWhat?", "value_ms": "<imej>\nApa?"},
-                                                           {"from": "gpt", "value": "Red."}]},
-        {"id": 2, "conversations": [{"from": "human", "value": "<img>\nWhat?"}, {"from": "gpt", "value": "Red."}]},
-        {"id": 3, "video": "v.mp4", "conversations": [{"from": "human", "value": "<video>\nWhat?"}, {"from": "gpt", "value": "Red."}]}]))
+    (media / "llava.json").write_text(
+        json.dumps(
+            [
+                {
+                    "id": 1,
+                    "image": "img/a.png",
+                    "conversations": [
+                        {"from": "human", "value": "<image>\nWhat?", "value_ms": "<imej>\nApa?"},
+                        {"from": "gpt", "value": "Red."},
+                    ],
+                },
+                {"id": 2, "conversations": [{"from": "human", "value": "<img>\nWhat?"}, {"from": "gpt", "value": "Red."}]},
+                {
+                    "id": 3,
+                    "video": "v.mp4",
+                    "conversations": [{"from": "human", "value": "<video>\nWhat?"}, {"from": "gpt", "value": "Red."}],
+                },
+            ]
+        )
+    )
     result = import_(media / "llava.json", "pics", store, format="llava")
     assert result.rejected == 3
     rules = {(s["line"], s["field_path"], s["rule"]) for s in result.reject_samples}
-    assert {(1, "chat/0/content_ms", "placeholder-unknown"), (2, "chat/0/content", "placeholder-unknown"),
-            (3, "video", "video-unsupported"), (3, "chat/0/content", "video-unsupported")} <= rules
+    assert {
+        (1, "chat/0/content_ms", "placeholder-unknown"),
+        (2, "chat/0/content", "placeholder-unknown"),
+        (3, "video", "video-unsupported"),
+        (3, "chat/0/content", "video-unsupported"),
+    } <= rules
     write_jsonl(media / "rel.jsonl", [{"filename": [], "instruction": "Related?", "answer": "No."}])
     result = import_(media / "rel.jsonl", "rel", store)
     assert result.rejects_by_rule == {"no-media": 1}
 
 
-TOOL_CHAT = [{"role": "user", "content": "Rain in Ipoh?"}, {"role": "function_call", "content": '{"name": "weather"}'},
-             {"role": "observation", "content": '{"rain": true}'}, {"role": "assistant", "content": "Yes."}]
+TOOL_CHAT = [
+    {"role": "user", "content": "Rain in Ipoh?"},
+    {"role": "function_call", "content": '{"name": "weather"}'},
+    {"role": "observation", "content": '{"rain": true}'},
+    {"role": "assistant", "content": "Yes."},
+]
 
 
 @pytest.fixture
 def with_tools(store, tmp_path):
-    path = write_jsonl(tmp_path / "tools.jsonl", [
-        {"id": "t1", "messages": TOOL_CHAT, "tools": '[{"name": "weather"}]', "system": "Use tools."},
-        {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello.", "content_ms": "Helo."}]}])
+    path = write_jsonl(
+        tmp_path / "tools.jsonl",
+        [
+            {"id": "t1", "messages": TOOL_CHAT, "tools": '[{"name": "weather"}]', "system": "Use tools."},
+            {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello.", "content_ms": "Helo."}]},
+        ],
+    )
     assert import_(path, "tools", store).imported == 2
     return store
 
@@ -178,5 +219,6 @@ def test_mmtrain_export_leaves_tool_conversations_out_and_counts_them(with_tools
     assert (result["records"], result["skipped"], result["skipped_reasons"]) == (1, 1, {"tool-roles": 1})
     assert json.loads((tmp_path / "mm" / "mmdata.json").read_text())["skipped"] == {"tool-roles": 1}
     from mmtrain.data.records import read_records
+
     (record,) = read_records(tmp_path / "mm")
     assert [m["role"] for m in record.messages] == ["user", "assistant"]

@@ -13,9 +13,11 @@ from mmdata.importing import import_
 from tests.conftest import SAMPLES
 
 # What torchcodec raises on import when FFmpeg's shared libraries are missing (abridged).
-TORCHCODEC_FAILURE = ("Could not load libtorchcodec. Likely causes:\n"
-                      "  1. FFmpeg is not properly installed in your environment. We support versions 4, 5, 6 and 7.\n"
-                      "[start of libtorchcodec loading traceback]\nOSError: libavutil.so.59: cannot open shared object file")
+TORCHCODEC_FAILURE = (
+    "Could not load libtorchcodec. Likely causes:\n"
+    "  1. FFmpeg is not properly installed in your environment. We support versions 4, 5, 6 and 7.\n"
+    "[start of libtorchcodec loading traceback]\nOSError: libavutil.so.59: cannot open shared object file"
+)
 
 
 @pytest.fixture
@@ -61,8 +63,9 @@ def test_images_export_without_ffmpeg(talk_and_pics, tmp_path, broken_torchcodec
 
 
 def test_the_cli_prints_one_line(talk_and_pics, tmp_path, broken_torchcodec):
-    result = CliRunner().invoke(app, ["--store", str(talk_and_pics.root), "export", "talk", "--format", "hf",
-                                      "--out", str(tmp_path / "hf")])
+    result = CliRunner().invoke(
+        app, ["--store", str(talk_and_pics.root), "export", "talk", "--format", "hf", "--out", str(tmp_path / "hf")]
+    )
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.output.startswith("error:") and "apt-get install ffmpeg" in result.output
 

@@ -6,22 +6,25 @@ import pytest
 
 from mmdata.errors import InputError
 from mmdata.formats import open_source
-from mmdata.formats.registry import detect, layout_of
-from mmdata.formats.base import FormatError
 from mmdata.formats.audio_instruction import audio_instruction
+from mmdata.formats.base import FormatError
 from mmdata.formats.llava import llava
+from mmdata.formats.registry import detect, layout_of
 from mmdata.formats.relationship import relationship
 from mmdata.formats.sharegpt import sharegpt
 from tests.conftest import SAMPLES, chat, make_png, write_jsonl
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("audio_instructions.jsonl", "audio-instruction"),
-    ("relationships.jsonl", "relationship"),
-    ("llava.json", "llava"),
-    ("sharegpt.json", "sharegpt"),
-    ("images", "folder"),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("audio_instructions.jsonl", "audio-instruction"),
+        ("relationships.jsonl", "relationship"),
+        ("llava.json", "llava"),
+        ("sharegpt.json", "sharegpt"),
+        ("images", "folder"),
+    ],
+)
 def test_detects_every_sample_format(name, expected):
     assert detect(SAMPLES / name) == expected
 
@@ -37,14 +40,25 @@ def test_audio_instruction_gets_its_audio_placeholder():
         audio_instruction({"chat": []})
 
 
-@pytest.mark.parametrize("files,kind,images,audios", [
-    (["a.png", "b.jpg"], "multi-image", 2, 0),
-    (["a.mp3", "b.wav"], "multi-audio", 0, 2),
-    (["a.mp3", "b.png"], "image-audio", 1, 1),
-])
+@pytest.mark.parametrize(
+    "files,kind,images,audios",
+    [
+        (["a.png", "b.jpg"], "multi-image", 2, 0),
+        (["a.mp3", "b.wav"], "multi-audio", 0, 2),
+        (["a.mp3", "b.png"], "image-audio", 1, 1),
+    ],
+)
 def test_relationship_kinds_and_placeholders(files, kind, images, audios):
-    record = relationship({"filename": files, "filename_description": ["one", "two"], "instruction": "Related?",
-                           "answer": "Yes.", "instruction_ms": "Berkaitan?", "answer_ms": "Ya."})
+    record = relationship(
+        {
+            "filename": files,
+            "filename_description": ["one", "two"],
+            "instruction": "Related?",
+            "answer": "Yes.",
+            "instruction_ms": "Berkaitan?",
+            "answer_ms": "Ya.",
+        }
+    )
     assert record["kind"] == kind
     assert (len(record["images"]), len(record["audios"])) == (images, audios)
     user = record["chat"][0]
@@ -62,7 +76,9 @@ def test_relationship_rejects_mismatched_descriptions_and_unknown_files():
 
 
 def test_llava_image_string_list_or_absent():
-    one = llava({"id": 7, "image": "x.jpg", "conversations": [{"from": "human", "value": "<image>\nHi"}, {"from": "gpt", "value": "Yo"}]})
+    one = llava(
+        {"id": 7, "image": "x.jpg", "conversations": [{"from": "human", "value": "<image>\nHi"}, {"from": "gpt", "value": "Yo"}]}
+    )
     assert one["images"] == ["x.jpg"] and one["kind"] == "image-instruction" and one["source_id"] == "7"
     assert one["chat"] == [{"role": "user", "content": "<image>\nHi"}, {"role": "assistant", "content": "Yo"}]
     assert "turn_fields" not in one
@@ -74,16 +90,21 @@ def test_llava_image_string_list_or_absent():
 
 
 def test_sharegpt_messages_and_conversations_spellings():
-    a = sharegpt({"messages": [{"role": "user", "content": "<audio><audio>hi"}, {"role": "assistant", "content": "yo"}],
-                  "audios": ["a.wav", "b.wav"]})
+    a = sharegpt(
+        {
+            "messages": [{"role": "user", "content": "<audio><audio>hi"}, {"role": "assistant", "content": "yo"}],
+            "audios": ["a.wav", "b.wav"],
+        }
+    )
     assert a["kind"] == "multi-audio" and a["audios"] == ["a.wav", "b.wav"]
     b = sharegpt({"conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}], "system": "Be kind."})
     assert [t["role"] for t in b["chat"]] == ["system", "user", "assistant"]
 
 
 def test_bad_json_lines_become_items_with_errors(tmp_path):
-    path = write_jsonl(tmp_path / "x.jsonl", [
-        {"context": "c", "filename": "a.wav", "chat": chat(("Q?", "A."))}, "{not json", '["a list"]'])
+    path = write_jsonl(
+        tmp_path / "x.jsonl", [{"context": "c", "filename": "a.wav", "chat": chat(("Q?", "A."))}, "{not json", '["a list"]']
+    )
     items = list(open_source(path).items)
     assert [i.line for i in items] == [1, 2, 3]
     assert items[0].error is None
@@ -118,11 +139,17 @@ def test_unknown_layout_asks_for_format(tmp_path):
 
 
 def test_parquet_in_sharegpt_and_our_layouts(tmp_path):
-    pq.write_table(pa.Table.from_pylist([{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}]),
-                   tmp_path / "sg.parquet")
+    pq.write_table(
+        pa.Table.from_pylist([{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}]),
+        tmp_path / "sg.parquet",
+    )
     assert detect(tmp_path / "sg.parquet") == "sharegpt"
-    pq.write_table(pa.Table.from_pylist([{"kind": "text", "chat": [{"role": "user", "content": "hi"}],
-                                          "generation": json.dumps({"model": "m"})}]), tmp_path / "ours.parquet")
+    pq.write_table(
+        pa.Table.from_pylist(
+            [{"kind": "text", "chat": [{"role": "user", "content": "hi"}], "generation": json.dumps({"model": "m"})}]
+        ),
+        tmp_path / "ours.parquet",
+    )
     source = open_source(tmp_path / "ours.parquet")
     assert source.format == "mmdata"
     (item,) = source.items
@@ -130,18 +157,32 @@ def test_parquet_in_sharegpt_and_our_layouts(tmp_path):
 
 
 def test_llava_value_ms_is_the_malay_side_and_other_turn_fields_are_kept():
-    record = llava({"id": "a1", "image": "x.jpg", "model": "gpt-4", "conversations": [
-        {"from": "human", "value": "<image>\nWhat is it?", "value_ms": "<image>\nApakah ini?", "lang": "en"},
-        {"from": "gpt", "value": "A cat.", "value_ms": "Seekor kucing."}]})
-    assert record["chat"] == [{"role": "user", "content": "<image>\nWhat is it?", "content_ms": "<image>\nApakah ini?"},
-                              {"role": "assistant", "content": "A cat.", "content_ms": "Seekor kucing."}]
+    record = llava(
+        {
+            "id": "a1",
+            "image": "x.jpg",
+            "model": "gpt-4",
+            "conversations": [
+                {"from": "human", "value": "<image>\nWhat is it?", "value_ms": "<image>\nApakah ini?", "lang": "en"},
+                {"from": "gpt", "value": "A cat.", "value_ms": "Seekor kucing."},
+            ],
+        }
+    )
+    assert record["chat"] == [
+        {"role": "user", "content": "<image>\nWhat is it?", "content_ms": "<image>\nApakah ini?"},
+        {"role": "assistant", "content": "A cat.", "content_ms": "Seekor kucing."},
+    ]
     assert record["turn_fields"] == [{"lang": "en"}, {}]
     assert record["model"] == "gpt-4" and record["source_id"] == "a1"
 
 
 def test_reference_turn_fields_are_kept():
-    record = audio_instruction({"filename": "a.mp3", "chat": [
-        {"role": "user", "content": "Q?", "speaker": "host"}, {"role": "assistant", "content": "A.", "score": 0.9}]})
+    record = audio_instruction(
+        {
+            "filename": "a.mp3",
+            "chat": [{"role": "user", "content": "Q?", "speaker": "host"}, {"role": "assistant", "content": "A.", "score": 0.9}],
+        }
+    )
     assert record["turn_fields"] == [{"speaker": "host"}, {"score": 0.9}]
     assert "turn_fields" not in audio_instruction({"filename": "a.mp3", "chat": chat(("Q?", "A."))})
 
@@ -153,19 +194,44 @@ def test_relationship_without_files_is_refused_by_rule():
 
 
 def test_sharegpt_maps_id_system_tools_tool_roles_and_keeps_videos():
-    record = sharegpt({"id": 12, "system": "Use tools.", "tools": '[{"name": "weather"}]', "videos": ["v.mp4"], "source": "web",
-                       "conversations": [{"from": "human", "value": "Rain?"}, {"from": "function_call", "value": "{}"},
-                                         {"from": "observation", "value": "{}", "latency": 3}, {"from": "gpt", "value": "Yes."}]})
+    record = sharegpt(
+        {
+            "id": 12,
+            "system": "Use tools.",
+            "tools": '[{"name": "weather"}]',
+            "videos": ["v.mp4"],
+            "source": "web",
+            "conversations": [
+                {"from": "human", "value": "Rain?"},
+                {"from": "function_call", "value": "{}"},
+                {"from": "observation", "value": "{}", "latency": 3},
+                {"from": "gpt", "value": "Yes."},
+            ],
+        }
+    )
     assert [t["role"] for t in record["chat"]] == ["system", "user", "function_call", "observation", "assistant"]
     assert record["chat"][0]["content"] == "Use tools."
     assert record["turn_fields"] == [{}, {}, {}, {"latency": 3}, {}]
-    assert (record["source_id"], record["tools"], record["videos"], record["input_source"]) == ("12", '[{"name": "weather"}]', ["v.mp4"], "web")
+    assert (record["source_id"], record["tools"], record["videos"], record["input_source"]) == (
+        "12",
+        '[{"name": "weather"}]',
+        ["v.mp4"],
+        "web",
+    )
     assert "id" not in record and "system" not in record
 
 
 def test_sharegpt_system_turn_wins_over_the_system_column_which_is_kept():
-    record = sharegpt({"system": "column", "messages": [{"role": "system", "content": "turn"}, {"role": "user", "content": "hi"},
-                                                        {"role": "assistant", "content": "yo", "content_ms": "hai"}]})
+    record = sharegpt(
+        {
+            "system": "column",
+            "messages": [
+                {"role": "system", "content": "turn"},
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "yo", "content_ms": "hai"},
+            ],
+        }
+    )
     assert record["chat"][0] == {"role": "system", "content": "turn"} and record["system"] == "column"
     assert record["chat"][2]["content_ms"] == "hai"
 
@@ -188,13 +254,39 @@ def _dataset_info(folder, entry):
 
 def test_dataset_info_beside_the_file_names_columns_and_role_tags(tmp_path):
     path = tmp_path / "dialogs.json"
-    path.write_text(json.dumps([{"dialog": [{"speaker": "asker", "text": "<image>Who?"}, {"speaker": "tool", "text": "{}"},
-                                            {"speaker": "result", "text": "{}"}, {"speaker": "bot", "text": "Kane."}],
-                                 "pics": ["a.png"], "prompt": "Be brief.", "funcs": "[]"}]))
-    _dataset_info(tmp_path, {"file_name": "dialogs.json", "formatting": "sharegpt",
-                             "columns": {"messages": "dialog", "images": "pics", "system": "prompt", "tools": "funcs"},
-                             "tags": {"role_tag": "speaker", "content_tag": "text", "user_tag": "asker", "assistant_tag": "bot",
-                                      "function_tag": "tool", "observation_tag": "result"}})
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "dialog": [
+                        {"speaker": "asker", "text": "<image>Who?"},
+                        {"speaker": "tool", "text": "{}"},
+                        {"speaker": "result", "text": "{}"},
+                        {"speaker": "bot", "text": "Kane."},
+                    ],
+                    "pics": ["a.png"],
+                    "prompt": "Be brief.",
+                    "funcs": "[]",
+                }
+            ]
+        )
+    )
+    _dataset_info(
+        tmp_path,
+        {
+            "file_name": "dialogs.json",
+            "formatting": "sharegpt",
+            "columns": {"messages": "dialog", "images": "pics", "system": "prompt", "tools": "funcs"},
+            "tags": {
+                "role_tag": "speaker",
+                "content_tag": "text",
+                "user_tag": "asker",
+                "assistant_tag": "bot",
+                "function_tag": "tool",
+                "observation_tag": "result",
+            },
+        },
+    )
     assert detect(path) == "sharegpt"
     source = open_source(path)
     assert tmp_path / "dataset_info.json" in source.files
@@ -206,28 +298,42 @@ def test_dataset_info_beside_the_file_names_columns_and_role_tags(tmp_path):
 
 
 def test_dataset_info_conversations_with_role_and_content(tmp_path):
-    path = write_jsonl(tmp_path / "c.jsonl", [{"conversations": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}])
-    _dataset_info(tmp_path, {"file_name": "c.jsonl", "formatting": "sharegpt", "columns": {"messages": "conversations"},
-                             "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"}})
+    path = write_jsonl(
+        tmp_path / "c.jsonl", [{"conversations": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}]
+    )
+    _dataset_info(
+        tmp_path,
+        {
+            "file_name": "c.jsonl",
+            "formatting": "sharegpt",
+            "columns": {"messages": "conversations"},
+            "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"},
+        },
+    )
     (item,) = open_source(path).items
     assert item.record["chat"] == [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]
 
 
 def test_dataset_info_defaults_are_llama_factorys(tmp_path):
     """An entry that names no tags means from/value/human/gpt, as in LLaMA-Factory."""
-    path = write_jsonl(tmp_path / "g.jsonl", [{"conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}]}])
+    path = write_jsonl(
+        tmp_path / "g.jsonl", [{"conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}]}]
+    )
     _dataset_info(tmp_path, {"file_name": "g.jsonl", "formatting": "sharegpt"})
     (item,) = open_source(path).items
     assert [t["role"] for t in item.record["chat"]] == ["user", "assistant"]
 
 
-@pytest.mark.parametrize("entry,message", [
-    ({"formatting": "alpaca"}, "formatting 'alpaca'"),
-    ({}, "formatting 'alpaca'"),
-    ({"formatting": "openai"}, "formatting 'openai'"),
-    ({"formatting": "sharegpt", "ranking": True}, "preference data"),
-    ({"formatting": "sharegpt", "columns": {"kto_tag": "label"}}, "preference data"),
-])
+@pytest.mark.parametrize(
+    "entry,message",
+    [
+        ({"formatting": "alpaca"}, "formatting 'alpaca'"),
+        ({}, "formatting 'alpaca'"),
+        ({"formatting": "openai"}, "formatting 'openai'"),
+        ({"formatting": "sharegpt", "ranking": True}, "preference data"),
+        ({"formatting": "sharegpt", "columns": {"kto_tag": "label"}}, "preference data"),
+    ],
+)
 def test_dataset_info_formats_we_do_not_read_are_refused(tmp_path, entry, message):
     path = write_jsonl(tmp_path / "a.jsonl", [{"instruction": "x", "output": "y"}])
     _dataset_info(tmp_path, {"file_name": "a.jsonl", **entry})
@@ -239,7 +345,9 @@ def test_dataset_info_formats_we_do_not_read_are_refused(tmp_path, entry, messag
 
 
 def test_dataset_info_for_other_files_is_ignored(tmp_path):
-    path = write_jsonl(tmp_path / "x.jsonl", [{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}])
+    path = write_jsonl(
+        tmp_path / "x.jsonl", [{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}]
+    )
     _dataset_info(tmp_path, {"file_name": "other.json", "formatting": "alpaca"})
     assert detect(path) == "sharegpt"
     assert tmp_path / "dataset_info.json" not in open_source(path).files
@@ -252,24 +360,41 @@ def test_input_fields_named_like_store_columns_are_kept_under_input_names():
     from mmdata.formats.llava import llava
     from mmdata.formats.sharegpt import sharegpt
 
-    row = {"id": "1", "source": "coco", "key": "k9", "extra": "x", "generation": "v2",
-           "conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"}]}
+    row = {
+        "id": "1",
+        "source": "coco",
+        "key": "k9",
+        "extra": "x",
+        "generation": "v2",
+        "conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"}],
+    }
     record = llava(row)
     assert {record[k] for k in ("input_source", "input_key", "input_extra", "input_generation")} == {"coco", "k9", "x", "v2"}
     assert "key" not in record and "extra" not in record and "source" not in record
-    kept = sharegpt({"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}],
-                     "source": ["abc"], "generation": {"model": "m"}})
+    kept = sharegpt(
+        {
+            "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}],
+            "source": ["abc"],
+            "generation": {"model": "m"},
+        }
+    )
     assert kept["source"] == ["abc"] and kept["generation"] == {"model": "m"}
 
 
 # --- base / native / folder readers: bad bytes, NaN, broken files (tests/robustness covers every class through the CLI)
 
+
 def test_jsonl_reader_skips_a_bom_and_rejects_bad_bytes_nan_and_repeated_keys(tmp_path):
     from mmdata.formats.base import read_json_items
 
     path = tmp_path / "rows.jsonl"
-    path.write_bytes(b'\xef\xbb\xbf{"a": 1}\n{"a": "caf\xe9"}\n{"a": {"b": [NaN]}}\n{"a": 1, "a": 2}\n'
-                     + b'{"a": ' + b"[" * 100 + b"]" * 100 + b"}\n")
+    path.write_bytes(
+        b'\xef\xbb\xbf{"a": 1}\n{"a": "caf\xe9"}\n{"a": {"b": [NaN]}}\n{"a": 1, "a": 2}\n'
+        + b'{"a": '
+        + b"[" * 100
+        + b"]" * 100
+        + b"}\n"
+    )
     rows = dict(read_json_items(path))
     assert rows[1] == {"a": 1}
     assert (rows[2].rule, rows[2].path) == ("encoding", "$")
@@ -327,7 +452,7 @@ def test_folder_csv_with_bom_bad_bytes_and_surplus_values(tmp_path):
     assert "3 values for 2 columns" in str(items[4].error)
 
 
-@pytest.mark.parametrize("content", [b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe{}", b"{\"a\": NaN}", b"not json", b"[1, 2]"])
+@pytest.mark.parametrize("content", [b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe{}", b'{"a": NaN}', b"not json", b"[1, 2]"])
 def test_a_broken_dataset_info_json_is_one_error(tmp_path, content):
     from mmdata.formats import open_source
 

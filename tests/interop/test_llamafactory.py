@@ -24,8 +24,11 @@ from mmdata.querying import query
 from mmdata.store.lake import Store
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "llamafactory"
-DEMOS = {"mllm_demo": "mllm_demo.json", "mllm_audio_demo": "mllm_audio_demo.json",
-         "glaive_toolcall_en_demo": "glaive_toolcall_en_demo.json"}
+DEMOS = {
+    "mllm_demo": "mllm_demo.json",
+    "mllm_audio_demo": "mllm_audio_demo.json",
+    "glaive_toolcall_en_demo": "glaive_toolcall_en_demo.json",
+}
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +61,15 @@ def lf_read(merged_dataset, tmp_path, monkeypatch):
 
     def read(folder: Path, name: str) -> list[dict]:
         model_args = SimpleNamespace(cache_dir=str(tmp_path / "hf-cache"), hf_hub_token=None)
-        data_args = SimpleNamespace(dataset_dir=str(folder), media_dir=str(folder), streaming=False, max_samples=None,
-                                    preprocessing_num_workers=None, overwrite_cache=True, mix_strategy="concat")
+        data_args = SimpleNamespace(
+            dataset_dir=str(folder),
+            media_dir=str(folder),
+            streaming=False,
+            max_samples=None,
+            preprocessing_num_workers=None,
+            overwrite_cache=True,
+            mix_strategy="concat",
+        )
         training_args = SimpleNamespace(local_process_index=0, seed=0, dataloader_num_workers=0)
         return list(merged_dataset([name], model_args, data_args, training_args, stage="sft"))
 
@@ -72,9 +82,15 @@ def _digest(path: str) -> str:
 
 def seen(row: dict) -> dict:
     """What a training run gets from an aligned row; media by content (the paths differ)."""
-    return {"prompt": row["_prompt"], "response": row["_response"], "system": row["_system"] or "",
-            "tools": row["_tools"] or "", "images": [_digest(p) for p in row["_images"] or []],
-            "audios": [_digest(p) for p in row["_audios"] or []], "videos": row["_videos"]}
+    return {
+        "prompt": row["_prompt"],
+        "response": row["_response"],
+        "system": row["_system"] or "",
+        "tools": row["_tools"] or "",
+        "images": [_digest(p) for p in row["_images"] or []],
+        "audios": [_digest(p) for p in row["_audios"] or []],
+        "videos": row["_videos"],
+    }
 
 
 def well_formed(rows: list[dict]) -> bool:
@@ -100,7 +116,7 @@ def test_llama_factory_sees_our_export_as_it_sees_its_own_demo(name, lf_read, st
 
 
 def test_round_trip_keeps_messages_system_tools_and_media(store, tmp_path):
-    for name, file in DEMOS.items():
+    for file in DEMOS.values():
         import_(FIXTURES / file, "mixed", store)
     export("mixed", "sharegpt", tmp_path / "sg", store)
     other = Store(tmp_path / "other")
@@ -112,16 +128,28 @@ def test_round_trip_keeps_messages_system_tools_and_media(store, tmp_path):
 def test_every_shape_loads_in_llama_factory(lf_read, store, tmp_path):
     """Image-only, audio-only, text-only and mixed exports each name only the columns their rows have."""
     text = tmp_path / "text.json"
-    text.write_text(json.dumps([{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}],
-                                 "system": "Answer in one word."}]))
-    for name, file in DEMOS.items():
+    text.write_text(
+        json.dumps(
+            [
+                {
+                    "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}],
+                    "system": "Answer in one word.",
+                }
+            ]
+        )
+    )
+    for file in DEMOS.values():
         import_(FIXTURES / file, "mixed", store)
     import_(text, "mixed", store)
     import_(text, "text", store)
     import_(FIXTURES / "mllm_demo.json", "images", store)
     import_(FIXTURES / "mllm_audio_demo.json", "audios", store)
-    expected = {"images": ({"messages", "images"}, 6), "audios": ({"messages", "audios"}, 3),
-                "text": ({"messages"}, 1), "mixed": ({"messages", "images", "audios", "tools"}, 13)}
+    expected = {
+        "images": ({"messages", "images"}, 6),
+        "audios": ({"messages", "audios"}, 3),
+        "text": ({"messages"}, 1),
+        "mixed": ({"messages", "images", "audios", "tools"}, 13),
+    }
     for name, (columns, count) in expected.items():
         export(name, "sharegpt", tmp_path / name, store)
         info = json.loads((tmp_path / name / "dataset_info.json").read_text())

@@ -27,11 +27,15 @@ def test_mix64_is_splitmix64():
 def candidates(n_sources=3, per_source=400, seed=0):
     rng = np.random.default_rng(seed)
     n = n_sources * per_source
-    return pl.DataFrame({"src": np.repeat(np.arange(n_sources, dtype=np.int32), per_source),
-                         "id": [f"r{i}" for i in range(n)],
-                         "has_malay": rng.random(n) < 0.8,
-                         "k_hi": rng.integers(0, 2**63, n, dtype=np.uint64),
-                         "k_lo": rng.integers(0, 2**63, n, dtype=np.uint64)})
+    return pl.DataFrame(
+        {
+            "src": np.repeat(np.arange(n_sources, dtype=np.int32), per_source),
+            "id": [f"r{i}" for i in range(n)],
+            "has_malay": rng.random(n) < 0.8,
+            "k_hi": rng.integers(0, 2**63, n, dtype=np.uint64),
+            "k_lo": rng.integers(0, 2**63, n, dtype=np.uint64),
+        }
+    )
 
 
 def plans(planned, language="en"):

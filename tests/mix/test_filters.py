@@ -38,8 +38,10 @@ def tiny_state(records: list[tuple[int, str, list[dict]]], filters: dict, tokeni
     con = duckdb.connect()
     spec = SimpleNamespace(filters=filters, tokenizer=tokenizer, split=None)
     state = MixState(con, spec, plans=[SimpleNamespace(removed={}) for _ in {src for src, _, _ in records}])
-    con.execute(f"CREATE TABLE {state.records} (src INTEGER, id VARCHAR, context VARCHAR, "
-                "chat STRUCT(role VARCHAR, content VARCHAR, content_ms VARCHAR)[])")
+    con.execute(
+        f"CREATE TABLE {state.records} (src INTEGER, id VARCHAR, context VARCHAR, "
+        "chat STRUCT(role VARCHAR, content VARCHAR, content_ms VARCHAR)[])"
+    )
     con.executemany(f"INSERT INTO {state.records} VALUES (?, ?, NULL, ?)", [list(r) for r in records])
     query = state.records
     for f in FILTERS:
@@ -66,8 +68,10 @@ def test_where_is_a_guarded_predicate_on_each_source():
 
 
 def test_max_turns_drops_longer_conversations():
-    state = tiny_state([(0, "short", [turn("user", "a"), turn("assistant", "b")]),
-                        (0, "long", [turn("user", "a"), turn("assistant", "b")] * 3)], {"max_turns": 4})
+    state = tiny_state(
+        [(0, "short", [turn("user", "a"), turn("assistant", "b")]), (0, "long", [turn("user", "a"), turn("assistant", "b")] * 3)],
+        {"max_turns": 4},
+    )
     apply_filter(state, MAX_TURNS)
     assert kept(state) == ["short"] and state.plans[0].removed == {"max_turns": 1}
 
@@ -78,10 +82,15 @@ def test_max_tokens_counts_both_language_sides(tmp_path):
     tokenizer = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     tokenizer.save(str(tmp_path / "tokenizer.json"))  # one token per word
-    state = tiny_state([(0, "fits", [turn("user", "one two", "satu dua")]),
-                        (0, "long-malay", [turn("user", "one two", "satu dua tiga empat lima")]),
-                        (1, "long-english", [turn("user", "one two three four five")])],
-                       {"max_tokens": 4}, tokenizer=str(tmp_path))
+    state = tiny_state(
+        [
+            (0, "fits", [turn("user", "one two", "satu dua")]),
+            (0, "long-malay", [turn("user", "one two", "satu dua tiga empat lima")]),
+            (1, "long-english", [turn("user", "one two three four five")]),
+        ],
+        {"max_tokens": 4},
+        tokenizer=str(tmp_path),
+    )
     heard = []
     state.progress = lambda task, done, total=None, note=None: heard.append((task, done, total))
     apply_filter(state, MAX_TOKENS)
@@ -92,8 +101,15 @@ def test_max_tokens_counts_both_language_sides(tmp_path):
 
 def test_exact_dedupe_keeps_the_earliest_source_then_the_lowest_id():
     answer = lambda text: [turn("user", "q"), turn("assistant", text)]  # noqa: E731
-    state = tiny_state([(1, "a", answer("Same  answer.")), (0, "z", answer(" same answer.\n")), (0, "y", answer("SAME answer.")),
-                        (1, "b", answer("Another answer."))], {"dedupe": ["assistant"]})
+    state = tiny_state(
+        [
+            (1, "a", answer("Same  answer.")),
+            (0, "z", answer(" same answer.\n")),
+            (0, "y", answer("SAME answer.")),
+            (1, "b", answer("Another answer.")),
+        ],
+        {"dedupe": ["assistant"]},
+    )
     apply_filter(state, DEDUPE)
     assert kept(state) == ["b", "y"] and [p.removed for p in state.plans] == [{"dedupe": 1}, {"dedupe": 1}]
 
@@ -101,16 +117,26 @@ def test_exact_dedupe_keeps_the_earliest_source_then_the_lowest_id():
 def test_near_dedupe_drops_the_later_of_a_near_pair():
     words = "nasi lemak teh tarik durian kampung pasar malam kuala lumpur penang laksa wau songket batik".split()
     text = " ".join(words * 2)
-    state = tiny_state([(0, "first", [turn("assistant", text)]), (0, "second", [turn("assistant", text + " sambal")]),
-                        (0, "other", [turn("assistant", " ".join(reversed(words)))])],
-                       {"near_dedupe": {"threshold": 0.7, "fields": ["assistant"]}})
+    state = tiny_state(
+        [
+            (0, "first", [turn("assistant", text)]),
+            (0, "second", [turn("assistant", text + " sambal")]),
+            (0, "other", [turn("assistant", " ".join(reversed(words)))]),
+        ],
+        {"near_dedupe": {"threshold": 0.7, "fields": ["assistant"]}},
+    )
     apply_filter(state, NEAR_DEDUPE)
     assert kept(state) == ["first", "other"] and state.plans[0].removed == {"near_dedupe": 1}
 
 
 def test_no_malay_flags_records_missing_malay_on_any_turn():
-    state = tiny_state([(0, "both", [turn("user", "hi", "hai"), turn("assistant", "yes", "ya")]),
-                        (0, "half", [turn("user", "hi", "hai"), turn("assistant", "yes")])], {})
+    state = tiny_state(
+        [
+            (0, "both", [turn("user", "hi", "hai"), turn("assistant", "yes", "ya")]),
+            (0, "half", [turn("user", "hi", "hai"), turn("assistant", "yes")]),
+        ],
+        {},
+    )
     frame = pl.from_arrow(state.con.execute(f"SELECT id, {NO_MALAY.column} FROM {state.candidates} ORDER BY id").arrow())
     assert frame.filter(NO_MALAY.usable())["id"].to_list() == ["both"]
 

@@ -31,13 +31,28 @@ def fill(store, root):
         return out
 
     a = [{"kind": "audio-instruction", "chat": turns(6 if i < 2 else 2, i), "audios": [f"a{i}.wav"]} for i in range(10)]
-    b = [{"kind": "multi-image", "images": [f"img{i % 4}.png", f"img{(i + 1) % 4}.png"],
-          "chat": [{"role": "user", "content": f"<image>\n<image>\nWhat links them, case {i}?",
-                    "content_ms": f"<image>\n<image>\nApa kaitannya, kes {i}?"},
-                   {"role": "assistant", "content": f"They are related, case {i}.", "content_ms": f"Ia berkaitan, kes {i}."}]}
-         for i in range(6)]
-    c = [{"kind": "text", "chat": [{"role": "user", "content": f"Question {i}?"}, {"role": "assistant", "content": f"Answer  {i % 3}."}]}
-         for i in range(4)]  # records 0 and 3 give the same answer (up to spacing and case)
+    b = [
+        {
+            "kind": "multi-image",
+            "images": [f"img{i % 4}.png", f"img{(i + 1) % 4}.png"],
+            "chat": [
+                {
+                    "role": "user",
+                    "content": f"<image>\n<image>\nWhat links them, case {i}?",
+                    "content_ms": f"<image>\n<image>\nApa kaitannya, kes {i}?",
+                },
+                {"role": "assistant", "content": f"They are related, case {i}.", "content_ms": f"Ia berkaitan, kes {i}."},
+            ],
+        }
+        for i in range(6)
+    ]
+    c = [
+        {
+            "kind": "text",
+            "chat": [{"role": "user", "content": f"Question {i}?"}, {"role": "assistant", "content": f"Answer  {i % 3}."}],
+        }
+        for i in range(4)
+    ]  # records 0 and 3 give the same answer (up to spacing and case)
     for name, rows in (("a", a), ("b", b), ("c", c)):
         assert import_(write_jsonl(root / f"{name}.jsonl", rows), name, store, format="mmdata").imported == len(rows)
     return store
@@ -56,21 +71,30 @@ def spec(tmp_path, text: str):
 
 def rows(store, name):
     out = []
-    for r in query(f"SELECT kind, to_json(chat) AS chat, images, audios, extra, id FROM {name} "
-                   f"ORDER BY json_extract(extra, '$.mix_index')::INT", store).table.to_pylist():
+    for r in query(
+        f"SELECT kind, to_json(chat) AS chat, images, audios, extra, id FROM {name} "
+        f"ORDER BY json_extract(extra, '$.mix_index')::INT",
+        store,
+    ).table.to_pylist():
         out.append({**r, "chat": json.loads(r["chat"]), "extra": json.loads(r["extra"])})
     return out
 
 
 def test_modes_sizes_and_lineage(sources, tmp_path):
-    result = mix(spec(tmp_path, """
+    result = mix(
+        spec(
+            tmp_path,
+            """
 name: m
 seed: 3
 sources:
   - {dataset: a, take: 4}
   - {dataset: b, fraction: 0.5}
   - {dataset: c, repeat: 2.5}
-"""), sources)
+""",
+        ),
+        sources,
+    )
     planned = {p["source"]: p["planned"] for p in result.plan}
     assert planned == {"a@1": 4, "b@1": 3, "c@1": 10}
     written = rows(sources, "m")
@@ -93,27 +117,41 @@ def test_weights_share_and_errors_say_how_short(sources, tmp_path):
     with pytest.raises(InputError, match=r"spec.yaml:3: .*take 12 is short by 2"):
         mix(spec(tmp_path, "name: w\nsources:\n  - {dataset: a, take: 12}\n"), sources)
     with pytest.raises(InputError, match=r"spec.yaml:3: a@1 has no rows after filters, so no mixture can give it weight 1"):
-        mix(spec(tmp_path, "name: w\nsources:\n  - {dataset: a, where: \"kind = 'none'\", weight: 1}\n  - {dataset: b, weight: 1}\n"), sources)
+        mix(
+            spec(
+                tmp_path,
+                "name: w\nsources:\n  - {dataset: a, where: \"kind = 'none'\", weight: 1}\n  - {dataset: b, weight: 1}\n",
+            ),
+            sources,
+        )
     with pytest.raises(InputError, match=r"name: a already holds rows made by `import` \(a@1\); a mixture replaces"):
         mix(spec(tmp_path, "name: a\nsources:\n  - {dataset: a, take: 3}\n"), sources)
     # Nothing left to write says why, source by source, instead of committing an empty dataset.
     with pytest.raises(InputError, match=r"mixture would be empty: c@1 has 4 of 4 rows after filters \(no_malay 4 removed\)"):
         mix(spec(tmp_path, "name: w2\nlanguage: ms\nsources:\n  - {dataset: c}\n"), sources)
-    assert mix(spec(tmp_path, "name: w2\nlanguage: ms\nsources:\n  - {dataset: c}\n"), sources, dry_run=True).plan[0]["rows_ms"] == 0
+    assert (
+        mix(spec(tmp_path, "name: w2\nlanguage: ms\nsources:\n  - {dataset: c}\n"), sources, dry_run=True).plan[0]["rows_ms"] == 0
+    )
 
 
-@pytest.mark.parametrize("text,message", [
-    ("name: x\nsources:\n  - {dataset: a, take: 2, weight: 1}\n", "spec.yaml:3: sources.0: give one of"),
-    ("name: x\nsources:\n  - dataset: a\n    tkae: 2\n", "spec.yaml:3: sources.0: Additional properties"),
-    ("name: x\nlanguage: fr\nsources:\n  - {dataset: a}\n", "spec.yaml:2: language"),
-    ("name: x\nsources:\n  - {dataset: nope}\n", "spec.yaml:3: unknown dataset 'nope'"),
-    ("name: x\nsources:\n  - {dataset: a@9}\n", "spec.yaml:3: unknown version 'a@9'"),
-    ("name: x\nsources:\n  - {dataset: a, where: 'nonsense_column > 1'}\n", "spec.yaml:3: where: Binder Error"),
-    ("name: x\nsources:\n  - {dataset: a, where: \"true); SELECT 1; SELECT (1\"}\n", "spec.yaml:3: where: give exactly one"),
-    ("name: x\nsources:\n  - {dataset: a, where: \"write_log('x') IS NULL\"}\n", "spec.yaml:3: where: .*write_log"),
-    ("name: x\nsources:\n  - {dataset: a, where: \"EXISTS (SELECT * FROM checkpoint())\"}\n", "spec.yaml:3: where: .*checkpoint"),
-    ("name: x\nsources: [\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("name: x\nsources:\n  - {dataset: a, take: 2, weight: 1}\n", "spec.yaml:3: sources.0: give one of"),
+        ("name: x\nsources:\n  - dataset: a\n    tkae: 2\n", "spec.yaml:3: sources.0: Additional properties"),
+        ("name: x\nlanguage: fr\nsources:\n  - {dataset: a}\n", "spec.yaml:2: language"),
+        ("name: x\nsources:\n  - {dataset: nope}\n", "spec.yaml:3: unknown dataset 'nope'"),
+        ("name: x\nsources:\n  - {dataset: a@9}\n", "spec.yaml:3: unknown version 'a@9'"),
+        ("name: x\nsources:\n  - {dataset: a, where: 'nonsense_column > 1'}\n", "spec.yaml:3: where: Binder Error"),
+        ('name: x\nsources:\n  - {dataset: a, where: "true); SELECT 1; SELECT (1"}\n', "spec.yaml:3: where: give exactly one"),
+        ("name: x\nsources:\n  - {dataset: a, where: \"write_log('x') IS NULL\"}\n", "spec.yaml:3: where: .*write_log"),
+        (
+            'name: x\nsources:\n  - {dataset: a, where: "EXISTS (SELECT * FROM checkpoint())"}\n',
+            "spec.yaml:3: where: .*checkpoint",
+        ),
+        ("name: x\nsources: [\n", "not valid YAML"),
+    ],
+)
 def test_spec_errors_name_the_line_and_key(sources, tmp_path, text, message):
     with pytest.raises(MmdataError, match=message):
         mix(spec(tmp_path, text), sources)
@@ -136,7 +174,10 @@ def test_language_policies(sources, tmp_path):
 
 
 def test_filters_and_exact_dedupe_are_counted(sources, tmp_path):
-    result = mix(spec(tmp_path, "name: f\nmax_turns: 4\ndedupe: {exact: [assistant]}\nsources:\n  - {dataset: a}\n  - {dataset: c}\n"), sources)
+    result = mix(
+        spec(tmp_path, "name: f\nmax_turns: 4\ndedupe: {exact: [assistant]}\nsources:\n  - {dataset: a}\n  - {dataset: c}\n"),
+        sources,
+    )
     removed = {p["source"]: p["removed"] for p in result.plan}
     assert removed == {"a@1": {"max_turns": 2}, "c@1": {"dedupe": 1}}
     assert result.rows == 8 + 3
@@ -145,13 +186,24 @@ def test_filters_and_exact_dedupe_are_counted(sources, tmp_path):
 def test_near_dedupe_drops_close_texts(sources, tmp_path):
     path = tmp_path / "near.jsonl"
     base = "the quick brown fox jumps over the lazy dog near the river bank in the early morning light"
-    rows_in = [{"kind": "text", "chat": [{"role": "user", "content": f"Q{i}?"}, {"role": "assistant", "content": text}]}
-               for i, text in enumerate([base, base + " today", "a completely different answer about nasi lemak and teh tarik",
-                                         base.replace("quick", "quick,")])]
+    rows_in = [
+        {"kind": "text", "chat": [{"role": "user", "content": f"Q{i}?"}, {"role": "assistant", "content": text}]}
+        for i, text in enumerate(
+            [
+                base,
+                base + " today",
+                "a completely different answer about nasi lemak and teh tarik",
+                base.replace("quick", "quick,"),
+            ]
+        )
+    ]
     import_(write_jsonl(path, rows_in), "n", sources)
     heard = []
-    result = mix(spec(tmp_path, "name: nd\ndedupe: {near: {threshold: 0.7, fields: [assistant]}}\nsources:\n  - {dataset: n}\n"),
-                 sources, progress=lambda task, done, total=None, note=None: heard.append((task, done, total, note)))
+    result = mix(
+        spec(tmp_path, "name: nd\ndedupe: {near: {threshold: 0.7, fields: [assistant]}}\nsources:\n  - {dataset: n}\n"),
+        sources,
+        progress=lambda task, done, total=None, note=None: heard.append((task, done, total, note)),
+    )
     assert result.plan[0]["removed"] == {"near_dedupe": 2} and result.rows == 2
     # every phase is heard starting and ending; near-dedupe row by row, with its running count
     assert [h[:3] for h in heard if h[0] == "near-dedupe"][-1] == ("near-dedupe", 4, 4)
@@ -165,8 +217,14 @@ def test_near_dedupe_drops_close_texts(sources, tmp_path):
 
 
 def test_split_never_leaks_shared_media(sources, tmp_path):
-    result = mix(spec(tmp_path, "name: s\nseed: 11\nsplit: {test: 0.5, group_by: media}\nlanguage: both\n"
-                                "sources:\n  - {dataset: b}\n  - {dataset: a}\n"), sources)
+    result = mix(
+        spec(
+            tmp_path,
+            "name: s\nseed: 11\nsplit: {test: 0.5, group_by: media}\nlanguage: both\n"
+            "sources:\n  - {dataset: b}\n  - {dataset: a}\n",
+        ),
+        sources,
+    )
     sides: dict[str, set] = {}
     for r in rows(sources, "s"):
         for m in (r["images"] or []) + (r["audios"] or []):
@@ -176,8 +234,10 @@ def test_split_never_leaks_shared_media(sources, tmp_path):
 
 
 def test_same_spec_same_rows_in_two_fresh_stores(tmp_path):
-    text = ("name: r\nseed: 9\nlanguage: {mix: {ms: 0.7, en: 0.3}}\ndedupe: {exact: [chat]}\nsplit: {test: 0.3}\n"
-            "sources:\n  - {dataset: a, weight: 1}\n  - {dataset: b, weight: 1}\n  - {dataset: c, repeat: 2}\n")
+    text = (
+        "name: r\nseed: 9\nlanguage: {mix: {ms: 0.7, en: 0.3}}\ndedupe: {exact: [chat]}\nsplit: {test: 0.3}\n"
+        "sources:\n  - {dataset: a, weight: 1}\n  - {dataset: b, weight: 1}\n  - {dataset: c, repeat: 2}\n"
+    )
     ids = []
     for name in ("one", "two"):
         store = fill(Store(tmp_path / name), tmp_path / f"{name}-in")
@@ -187,7 +247,9 @@ def test_same_spec_same_rows_in_two_fresh_stores(tmp_path):
 
 
 def test_report_matches_a_hand_count(sources, tmp_path):
-    result = mix(spec(tmp_path, "name: h\nlanguage: both\nsources:\n  - {dataset: b}\n  - {dataset: c, take: 2, language: en}\n"), sources)
+    result = mix(
+        spec(tmp_path, "name: h\nlanguage: both\nsources:\n  - {dataset: b}\n  - {dataset: c, take: 2, language: en}\n"), sources
+    )
     written = rows(sources, "h")
     assert result.report["rows"] == len(written) == 6 * 2 + 2
     kinds = {r["value"]: r["rows"] for r in result.report["by_kind"]}
@@ -203,8 +265,14 @@ def test_report_matches_a_hand_count(sources, tmp_path):
 
 def test_report_sets_planned_against_achieved_and_keeps_the_removals(sources, tmp_path):
     # Mostly Malay asked of every source; c has no Malay side, so the achieved Malay share falls short.
-    result = mix(spec(tmp_path, "name: p\nseed: 4\ndedupe: {exact: [assistant]}\nlanguage: {mix: {ms: 0.9, en: 0.1}}\n"
-                                "sources:\n  - {dataset: a}\n  - {dataset: c}\n"), sources)
+    result = mix(
+        spec(
+            tmp_path,
+            "name: p\nseed: 4\ndedupe: {exact: [assistant]}\nlanguage: {mix: {ms: 0.9, en: 0.1}}\n"
+            "sources:\n  - {dataset: a}\n  - {dataset: c}\n",
+        ),
+        sources,
+    )
     written = rows(sources, "p")
     languages = {r["value"]: r for r in result.report["by_language"]}
     achieved_ms = sum(r["extra"]["language"] == "ms" for r in written)
@@ -222,10 +290,25 @@ def test_dry_run_and_command(sources, tmp_path):
     with sources.reader() as con:
         assert con.execute("SELECT count(*) FROM lake._versions WHERE dataset = 'd'").fetchone() == (0,)
     out = tmp_path / "export"
-    result = CliRunner().invoke(app, ["--store", str(sources.root), "mix", "--spec", str(path), "--export", str(out),
-                                      "--format", "jsonl", "--plot", str(tmp_path / "charts")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "--store",
+            str(sources.root),
+            "mix",
+            "--spec",
+            str(path),
+            "--export",
+            str(out),
+            "--format",
+            "jsonl",
+            "--plot",
+            str(tmp_path / "charts"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     from PIL import Image
+
     for chart in ("lengths.png", "share_by_source.png", "share_by_language_kind.png"):
         assert Image.open(tmp_path / "charts" / chart).size[0] > 300
     assert "d@1: 3 rows from 1 sources" in result.output and len((out / "data.jsonl").read_text().splitlines()) == 3
@@ -247,7 +330,9 @@ def test_max_tokens_with_a_tokenizer(sources, tmp_path):
     # The two six-turn records run past 40 tokens on the Malay side (about 9 a turn); the rest fit.
     assert result.plan[0]["removed"] == {"max_tokens": 2} and result.rows == 8
     assert result.report["shape"]["tokens_max"] <= 40
-    dry = mix(spec(tmp_path, f"name: t\nmax_tokens: 40\ntokenizer: {tmp_path}\nsources:\n  - {{dataset: a}}\n"), sources, dry_run=True)
+    dry = mix(
+        spec(tmp_path, f"name: t\nmax_tokens: 40\ntokenizer: {tmp_path}\nsources:\n  - {{dataset: a}}\n"), sources, dry_run=True
+    )
     by_hand = sum(len(tokenizer.encode(" ".join(t["content"] for t in r["chat"])).ids) for r in rows(sources, "t"))
     assert dry.plan[0]["tokens"] == by_hand and f"{by_hand:,} tokens (counted with" in dry.message
     with pytest.raises(InputError, match="max_tokens needs a tokenizer"):
@@ -255,7 +340,10 @@ def test_max_tokens_with_a_tokenizer(sources, tmp_path):
 
 
 def test_instruction_pools_redraw_the_question_and_keep_placeholders(sources, tmp_path):
-    result = mix(spec(tmp_path, """
+    result = mix(
+        spec(
+            tmp_path,
+            """
 name: i
 seed: 2
 language: both
@@ -265,11 +353,17 @@ instructions:
     - ["what is related for both pictures?", "apa kaitan 2 gambar ni?"]
 sources:
   - {dataset: b}
-"""), sources)
+""",
+        ),
+        sources,
+    )
     questions = {(r["extra"]["language"], r["chat"][0]["content"]) for r in rows(sources, "i")}
     assert result.rows == 12 and {q for _, q in questions} <= {
-        "<image>\n<image>\nWhat is related between picture 1 and picture 2?", "<image>\n<image>\nwhat is related for both pictures?",
-        "<image>\n<image>\nApakah yang berkaitan antara gambar 1 dan gambar 2?", "<image>\n<image>\napa kaitan 2 gambar ni?"}
+        "<image>\n<image>\nWhat is related between picture 1 and picture 2?",
+        "<image>\n<image>\nwhat is related for both pictures?",
+        "<image>\n<image>\nApakah yang berkaitan antara gambar 1 dan gambar 2?",
+        "<image>\n<image>\napa kaitan 2 gambar ni?",
+    }
     assert all(("gambar" in q or "kaitan" in q) == (lang == "ms") for lang, q in questions)
 
 
@@ -278,12 +372,15 @@ def test_mmtrain_export_has_splits_and_media_files(sources, tmp_path):
     from mmdata.exporters import export
 
     result = export("e", "mmtrain", tmp_path / "out", sources)
-    lines = {split: [json.loads(x) for x in (tmp_path / "out" / f"{split}.jsonl").read_text().splitlines()]
-             for split in ("train", "test")}
+    lines = {
+        split: [json.loads(x) for x in (tmp_path / "out" / f"{split}.jsonl").read_text().splitlines()]
+        for split in ("train", "test")
+    }
     assert result["splits"] == {k: len(v) for k, v in lines.items()} and sum(result["splits"].values()) == 12
     import jsonschema
 
     from mmdata.records import specs_dir
+
     schema = json.loads((specs_dir() / "schemas" / "training-record.json").read_text())
     for row in lines["train"] + lines["test"]:
         jsonschema.validate(row, schema)
@@ -294,17 +391,42 @@ def test_mmtrain_export_has_splits_and_media_files(sources, tmp_path):
 def test_combine_joins_kinds_and_renumbers_media_mentions(sources, tmp_path):
     from mmdata.mix.combine import join, renumber
 
-    assert renumber("What is related between picture 1 and picture 2?", 2, 0) == \
-        "What is related between picture 3 and picture 4?"
+    assert (
+        renumber("What is related between picture 1 and picture 2?", 2, 0) == "What is related between picture 3 and picture 4?"
+    )
     assert renumber("Apakah kaitan gambar 1 dengan audio 1?", 1, 1) == "Apakah kaitan gambar 2 dengan audio 2?"
-    joined = join([{"chat": [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "<image>\nPicture 1?"},
-                             {"role": "assistant", "content": "A cat."}], "images": ["i1"], "audios": []},
-                   {"chat": [{"role": "system", "content": "x"}, {"role": "user", "content": "<image>\nWhat is in picture 1?"},
-                             {"role": "assistant", "content": "A dog."}], "images": ["i2"], "audios": []}])
+    joined = join(
+        [
+            {
+                "chat": [
+                    {"role": "system", "content": "Be kind."},
+                    {"role": "user", "content": "<image>\nPicture 1?"},
+                    {"role": "assistant", "content": "A cat."},
+                ],
+                "images": ["i1"],
+                "audios": [],
+            },
+            {
+                "chat": [
+                    {"role": "system", "content": "x"},
+                    {"role": "user", "content": "<image>\nWhat is in picture 1?"},
+                    {"role": "assistant", "content": "A dog."},
+                ],
+                "images": ["i2"],
+                "audios": [],
+            },
+        ]
+    )
     assert [t["role"] for t in joined["chat"]] == ["system", "user", "assistant", "user", "assistant"]
     assert joined["chat"][3]["content"] == "<image>\nWhat is in picture 2?" and joined["images"] == ["i1", "i2"]
-    result = mix(spec(tmp_path, "name: cb\nseed: 3\nlanguage: both\ncombine: {rows: 5, parts: [2, 2]}\n"
-                                "sources:\n  - {dataset: a}\n  - {dataset: b}\n"), sources)
+    result = mix(
+        spec(
+            tmp_path,
+            "name: cb\nseed: 3\nlanguage: both\ncombine: {rows: 5, parts: [2, 2]}\n"
+            "sources:\n  - {dataset: a}\n  - {dataset: b}\n",
+        ),
+        sources,
+    )
     combined = [r for r in rows(sources, "cb") if r["kind"] == "combined"]
     assert len(combined) == 5 and result.rows == 20 + 12 + 5
     for r in combined:
@@ -316,8 +438,14 @@ def test_combine_joins_kinds_and_renumbers_media_mentions(sources, tmp_path):
     report = validate("cb", sources)
     assert report.ok, report.samples
     # Asking for more combinations than small pools hold makes each at most once, every row distinct.
-    many = mix(spec(tmp_path, "name: cb2\nseed: 3\nlanguage: both\ncombine: {rows: 200, parts: [2, 2]}\n"
-                              "sources:\n  - {dataset: a}\n  - {dataset: b}\n"), sources)
+    many = mix(
+        spec(
+            tmp_path,
+            "name: cb2\nseed: 3\nlanguage: both\ncombine: {rows: 200, parts: [2, 2]}\n"
+            "sources:\n  - {dataset: a}\n  - {dataset: b}\n",
+        ),
+        sources,
+    )
     made = [r for r in rows(sources, "cb2") if r["kind"] == "combined"]
     combos = {(r["extra"]["language"], json.dumps(r["chat"])) for r in made}
     assert 5 < len(made) == len(combos) < 200 and many.rows == 20 + 12 + len(made)
@@ -325,7 +453,9 @@ def test_combine_joins_kinds_and_renumbers_media_mentions(sources, tmp_path):
 
 
 def test_rerun_adopts_no_second_file_and_same_dataset_twice_keeps_both_rows(sources, tmp_path):
-    path = spec(tmp_path, "name: r\nseed: 1\nsources:\n  - {dataset: c, take: 4}\n  - {dataset: c, where: \"kind = 'text'\", take: 4}\n")
+    path = spec(
+        tmp_path, "name: r\nseed: 1\nsources:\n  - {dataset: c, take: 4}\n  - {dataset: c, where: \"kind = 'text'\", take: 4}\n"
+    )
     first = mix(path, sources)
     assert first.version == 1 and first.rows == 8  # the same record picked by two entries is two rows (distinct keys)
     files = sorted((sources.root / "data" / "main" / "r").glob("*.parquet"))
@@ -352,16 +482,27 @@ def test_shipped_specs_load_and_the_reference_recipe_runs(store, tmp_path):
     make_wav(root / "w0.wav", 0.3, 300)
     make_wav(root / "w1.wav", 0.3, 500)
     turn = lambda role, en, ms: {"role": role, "content": en, "content_ms": ms}  # noqa: E731
-    shapes = {"audio_instruct": ("audio-instruction", [], ["w0.wav"], "<audio>\nWhat is said?"),
-              "visual_ctx": ("visual-context", ["p0.png"], [], "<image>\nWhere is this?"),
-              "multi_image": ("multi-image", ["p0.png", "p1.png"], [], "<image>\n<image>\nHow are they linked?"),
-              "multi_audio": ("multi-audio", [], ["w0.wav", "w1.wav"], "<audio>\n<audio>\nCompare audio 1 and audio 2."),
-              "image_audio": ("image-audio", ["p1.png"], ["w1.wav"], "<image>\n<audio>\nDoes the sound fit picture 1?"),
-              "llava_instruct_ms": ("visual-context", ["p1.png"], [], "<image>\nDescribe it.")}
+    shapes = {
+        "audio_instruct": ("audio-instruction", [], ["w0.wav"], "<audio>\nWhat is said?"),
+        "visual_ctx": ("visual-context", ["p0.png"], [], "<image>\nWhere is this?"),
+        "multi_image": ("multi-image", ["p0.png", "p1.png"], [], "<image>\n<image>\nHow are they linked?"),
+        "multi_audio": ("multi-audio", [], ["w0.wav", "w1.wav"], "<audio>\n<audio>\nCompare audio 1 and audio 2."),
+        "image_audio": ("image-audio", ["p1.png"], ["w1.wav"], "<image>\n<audio>\nDoes the sound fit picture 1?"),
+        "llava_instruct_ms": ("visual-context", ["p1.png"], [], "<image>\nDescribe it."),
+    }
     for name, (kind, images, audios, question) in shapes.items():
-        records = [{"kind": kind, "images": images, "audios": audios,
-                    "chat": [turn("user", f"{question} ({name} {i})", f"{question} ({name} {i}) ms"),
-                             turn("assistant", f"Answer {name} {i}.", f"Jawapan {name} {i}.")]} for i in range(6)]
+        records = [
+            {
+                "kind": kind,
+                "images": images,
+                "audios": audios,
+                "chat": [
+                    turn("user", f"{question} ({name} {i})", f"{question} ({name} {i}) ms"),
+                    turn("assistant", f"Answer {name} {i}.", f"Jawapan {name} {i}."),
+                ],
+            }
+            for i in range(6)
+        ]
         import_(write_jsonl(root / f"{name}.jsonl", records), name, store, format="mmdata")
         tag(f"{name}@1", "stable", store)
     small = tmp_path / "stage2.yaml"

@@ -16,7 +16,7 @@ def texts(n: int, seed: int = 0) -> list[str]:
 
 def batches(values: list[str], size: int = 50):
     for start in range(0, len(values), size):
-        yield list(range(start, start + len(values[start:start + size]))), values[start:start + size]
+        yield list(range(start, start + len(values[start : start + size]))), values[start : start + size]
 
 
 def test_worker_processes_find_exactly_what_one_process_finds():
@@ -41,11 +41,14 @@ def test_a_script_read_from_stdin_works_in_one_process(tmp_path):
     import sys
     from pathlib import Path
 
-    script = ("import sys\nsys.path.insert(0, 'tests/mix')\nfrom test_near import texts, batches\n"
-              "from mmdata.mix.near import near_copies\nvalues = texts(300)\n"
-              "print(near_copies(batches(values), 0.7, workers=1) == near_copies(batches(values), 0.7))\n")
-    out = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120,
-                         cwd=Path(__file__).resolve().parents[2])
+    script = (
+        "import sys\nsys.path.insert(0, 'tests/mix')\nfrom test_near import texts, batches\n"
+        "from mmdata.mix.near import near_copies\nvalues = texts(300)\n"
+        "print(near_copies(batches(values), 0.7, workers=1) == near_copies(batches(values), 0.7))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2]
+    )
     assert out.stdout.strip() == "True" and "Traceback" not in out.stderr, out.stderr[-1000:]
 
 

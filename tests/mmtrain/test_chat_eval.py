@@ -3,8 +3,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from mmtrain.cli import app as train_app
 from mmtrain.chat import chat, parse_turn
+from mmtrain.cli import app as train_app
 from mmtrain.errors import DataError
 
 
@@ -21,13 +21,15 @@ def test_packed_row_gives_each_sample_the_loss_it_has_alone(tiny_dir, mixture_di
     together = _per_sample_losses(model, packed[0], "cpu")
     for record in records:
         alone = PackedDataset([record], tokenizer, images, audio, model.config.media_layout(), max_length=4096)
-        (loss, tokens), = _per_sample_losses(model, alone[0], "cpu").values()
+        ((loss, tokens),) = _per_sample_losses(model, alone[0], "cpu").values()
         assert together[record.id][1] == tokens > 0
         assert together[record.id][0] == pytest.approx(loss, rel=1e-4, abs=1e-4)
 
 
 def test_parse_turn_places_media_where_they_stand(mixture_dir):
-    text, images, audios = parse_turn(f"compare @image:{mixture_dir}/media/red.png and @audio:{mixture_dir}/media/three.wav please")
+    text, images, audios = parse_turn(
+        f"compare @image:{mixture_dir}/media/red.png and @audio:{mixture_dir}/media/three.wav please"
+    )
     assert text == "compare <image> and <audio> please"
     assert images == [f"{mixture_dir}/media/red.png"] and audios == [f"{mixture_dir}/media/three.wav"]
     with pytest.raises(DataError, match="no such image file"):
@@ -42,12 +44,17 @@ def test_chat_keeps_the_conversation_and_its_media(tiny_dir, mixture_dir):
 
 def test_cli_chat_eval_and_errors(tiny_dir, mixture_dir, tmp_path):
     runner = CliRunner()
-    result = runner.invoke(train_app, ["chat", "--model", str(tiny_dir), "--temperature", "0", "--max-new-tokens", "3"],
-                           input=f"@image:{mixture_dir}/media/blue.png hello\n/exit\n")
+    result = runner.invoke(
+        train_app,
+        ["chat", "--model", str(tiny_dir), "--temperature", "0", "--max-new-tokens", "3"],
+        input=f"@image:{mixture_dir}/media/blue.png hello\n/exit\n",
+    )
     assert result.exit_code == 0, result.output
     assert result.output.count("model>") == 1
-    result = runner.invoke(train_app, ["eval", "--model", str(tiny_dir), "--data", str(mixture_dir), "--samples", "1",
-                                       "--out", str(tmp_path / "ev"), "--json"])
+    result = runner.invoke(
+        train_app,
+        ["eval", "--model", str(tiny_dir), "--data", str(mixture_dir), "--samples", "1", "--out", str(tmp_path / "ev"), "--json"],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["records"] == 2 and {r["value"] for r in report["by_language"]} == {"en", "ms"}
@@ -63,9 +70,19 @@ def test_cli_run_and_build_tiny(mixture_dir, tmp_path):
     runner = CliRunner()
     result = runner.invoke(train_app, ["build-tiny", "--out", str(tmp_path / "base"), "--family", "llama"])
     assert result.exit_code == 0, result.output
-    result = runner.invoke(train_app, ["run", "--config", "tiny/align-audio", f"model.from={tmp_path / 'base'}",
-                                       f"data.mixture={mixture_dir}", f"output_dir={tmp_path / 'out'}",
-                                       "training.max_steps=2", "--json"])
+    result = runner.invoke(
+        train_app,
+        [
+            "run",
+            "--config",
+            "tiny/align-audio",
+            f"model.from={tmp_path / 'base'}",
+            f"data.mixture={mixture_dir}",
+            f"output_dir={tmp_path / 'out'}",
+            "training.max_steps=2",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["steps"] == 2
     assert json.loads((tmp_path / "out" / "config.json").read_text())["text_config"]["model_type"] == "llama"

@@ -22,23 +22,34 @@ def test_every_shipped_config_loads_with_its_stage_parts(path, tmp_path):
 
 
 def test_overrides_are_dotted_yaml_values():
-    cfg = load_config("tiny/finetune", ["training.max_steps=3", "data.max_length=64", "model.projectors_from={}",
-                                        "trainable=[vision_projector]", "training.bf16=true"])
+    cfg = load_config(
+        "tiny/finetune",
+        [
+            "training.max_steps=3",
+            "data.max_length=64",
+            "model.projectors_from={}",
+            "trainable=[vision_projector]",
+            "training.bf16=true",
+        ],
+    )
     assert cfg.training["max_steps"] == 3 and cfg.training["bf16"] is True and cfg.data.max_length == 64
     assert cfg.model.projectors_from == {} and cfg.trainable == ["vision_projector"]
     assert cfg.to_dict()["model"]["from"] == "runs/tiny/base"
 
 
-@pytest.mark.parametrize("override,message", [
-    ("traning.x=1", "unknown key 'traning'"),
-    ("data.mixtur=x", "data: unknown key 'mixtur'"),
-    ("stage=pretrain", "stage must be one of"),
-    ("trainable=[decoder]", "unknown part 'decoder'"),
-    ("model.projectors_from={lm: x}", "'lm' is not vision_projector"),
-    ("data.train_on=users", "train_on must be assistant or all"),
-    ("training.deepspeed=nowhere.json", "training.deepspeed: no file nowhere.json"),
-    ("no-equals-sign", "is not key=value"),
-])
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("traning.x=1", "unknown key 'traning'"),
+        ("data.mixtur=x", "data: unknown key 'mixtur'"),
+        ("stage=pretrain", "stage must be one of"),
+        ("trainable=[decoder]", "unknown part 'decoder'"),
+        ("model.projectors_from={lm: x}", "'lm' is not vision_projector"),
+        ("data.train_on=users", "train_on must be assistant or all"),
+        ("training.deepspeed=nowhere.json", "training.deepspeed: no file nowhere.json"),
+        ("no-equals-sign", "is not key=value"),
+    ],
+)
 def test_config_errors_name_the_key(override, message):
     with pytest.raises(ConfigError, match=message):
         load_config("tiny/finetune", [override])

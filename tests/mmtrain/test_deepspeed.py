@@ -19,10 +19,25 @@ def test_two_rank_zero2_offload_run_on_the_cpu(tiny_dir, mixture_dir, tmp_path):
     from safetensors.torch import load_file
 
     out = tmp_path / "ds"
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "mmtrain", "run",
-               "--config", "tiny/finetune", f"model.from={tiny_dir}", f"data.mixture={mixture_dir}", f"output_dir={out}",
-               "model.projectors_from={}", "training.max_steps=3", "training.deepspeed=../deepspeed/zero2-offload.json",
-               "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "mmtrain",
+        "run",
+        "--config",
+        "tiny/finetune",
+        f"model.from={tiny_dir}",
+        f"data.mixture={mixture_dir}",
+        f"output_dir={out}",
+        "model.projectors_from={}",
+        "training.max_steps=3",
+        "training.deepspeed=../deepspeed/zero2-offload.json",
+        "--json",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -32,8 +32,13 @@ class Guarded:
         from mmdata.cli import app
 
         self.root, self.app = root, app
-        rows = [{"kind": "text", "chat": [{"role": "user", "content": f"Question {i}?"},
-                                          {"role": "assistant", "content": f"Answer {i}."}]} for i in range(3)]
+        rows = [
+            {
+                "kind": "text",
+                "chat": [{"role": "user", "content": f"Question {i}?"}, {"role": "assistant", "content": f"Answer {i}."}],
+            }
+            for i in range(3)
+        ]
         source = write_jsonl(root.parent / "base.jsonl", rows)
         result = self.cli("import", str(source), "--into", "base", "--format", "mmdata")
         assert result.exit_code == 0, result.output
@@ -51,8 +56,9 @@ class Guarded:
     def check(self) -> None:
         assert self.base_ids() == self.ids, "base@1 changed"
         listed = self.cli("ls", "--json")
-        assert listed.exit_code == 0 and any(d["dataset"] == "base" or d.get("name") == "base"
-                                             for d in json.loads(listed.stdout)), listed.output
+        assert listed.exit_code == 0 and any(
+            d["dataset"] == "base" or d.get("name") == "base" for d in json.loads(listed.stdout)
+        ), listed.output
 
 
 @pytest.fixture(scope="module")

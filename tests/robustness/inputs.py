@@ -16,14 +16,26 @@ BOM = b"\xef\xbb\xbf"
 
 # One valid row per reader, using media beside the file (made by ``media``).
 TEMPLATES = {
-    "audio-instruction": {"context": "c", "filename": "a.wav",
-                          "chat": [{"role": "user", "content": "What is said?"}, {"role": "assistant", "content": "Hello."}]},
-    "relationship": {"filename": ["i.png", "a.wav"], "filename_description": ["a red square", "a tone"],
-                     "instruction": "What links them?", "answer": "Nothing."},
-    "llava": {"id": "1", "image": "i.png",
-              "conversations": [{"from": "human", "value": "<image>\nWhat colour?"}, {"from": "gpt", "value": "Red."}]},
-    "sharegpt": {"messages": [{"role": "user", "content": "<image>What colour?"}, {"role": "assistant", "content": "Red."}],
-                 "images": ["i.png"]},
+    "audio-instruction": {
+        "context": "c",
+        "filename": "a.wav",
+        "chat": [{"role": "user", "content": "What is said?"}, {"role": "assistant", "content": "Hello."}],
+    },
+    "relationship": {
+        "filename": ["i.png", "a.wav"],
+        "filename_description": ["a red square", "a tone"],
+        "instruction": "What links them?",
+        "answer": "Nothing.",
+    },
+    "llava": {
+        "id": "1",
+        "image": "i.png",
+        "conversations": [{"from": "human", "value": "<image>\nWhat colour?"}, {"from": "gpt", "value": "Red."}],
+    },
+    "sharegpt": {
+        "messages": [{"role": "user", "content": "<image>What colour?"}, {"role": "assistant", "content": "Red."}],
+        "images": ["i.png"],
+    },
     "mmdata": {"kind": "text", "chat": [{"role": "user", "content": "Hi?"}, {"role": "assistant", "content": "Hello."}]},
 }
 # Where each reader keeps its turns and its media, and what one turn's text is called.
@@ -77,7 +89,7 @@ def json_inputs(folder: Path, format: str) -> dict[str, tuple[Path, str]]:
     add("top-level-scalar-file", b"3.5")
     add("empty-file", b"")
     add("whitespace-only", b"  \n\t\n   \n")
-    add("truncated-array", b"[" + _line(good) + b", {\"id\": ")
+    add("truncated-array", b"[" + _line(good) + b', {"id": ')
     add("huge-garbage-line", b"x" * 3_000_000 + b"\n")
     add("nan-unknown-field", _line(good)[:-1] + b', "score": NaN}\n')
     add("infinity-unknown-field", _line(good)[:-1] + b', "stats": {"loss": -Infinity}}\n')
@@ -116,8 +128,11 @@ def json_inputs(folder: Path, format: str) -> dict[str, tuple[Path, str]]:
         path.write_bytes(data)
         out[name] = (path, expect)
     if format == "mmdata":  # an export's manifest beside the file
-        for name, manifest in (("manifest-not-json", b"{oops"), ("manifest-a-list", b"[1]"),
-                               ("manifest-bad-kind", b'{"record_kind": "movie"}')):
+        for name, manifest in (
+            ("manifest-not-json", b"{oops"),
+            ("manifest-a-list", b"[1]"),
+            ("manifest-bad-kind", b'{"record_kind": "movie"}'),
+        ):
             (folder / name).mkdir(exist_ok=True)
             (folder / name / "mmdata.json").write_bytes(manifest)
             (folder / name / "data.jsonl").write_bytes(_line(good) + b"\n")
@@ -148,12 +163,15 @@ def parquet_inputs(folder: Path) -> dict[str, tuple[Path, str]]:
     out["garbage-parquet"] = (folder / "garbage.parquet", "refused")
     (folder / "empty.parquet").write_bytes(b"")
     out["empty-parquet"] = (folder / "empty.parquet", "refused")
-    nan = pa.Table.from_pylist([{"kind": "text", "chat": TEMPLATES["mmdata"]["chat"], "score": float("nan")},
-                                {"kind": "text", "chat": TEMPLATES["mmdata"]["chat"], "score": float("inf")}])
+    nan = pa.Table.from_pylist(
+        [
+            {"kind": "text", "chat": TEMPLATES["mmdata"]["chat"], "score": float("nan")},
+            {"kind": "text", "chat": TEMPLATES["mmdata"]["chat"], "score": float("inf")},
+        ]
+    )
     pq.write_table(nan, folder / "nan.parquet")
     out["nan-unknown-float-parquet"] = (folder / "nan.parquet", "refused")
-    odd = pa.Table.from_pylist([{"kind": "text", "chat": TEMPLATES["mmdata"]["chat"], "blob": b"\x00\x01",
-                                 "extra": "{broken"}])
+    odd = pa.Table.from_pylist([{"kind": "text", "chat": TEMPLATES["mmdata"]["chat"], "blob": b"\x00\x01", "extra": "{broken"}])
     pq.write_table(odd, folder / "odd.parquet")
     out["bytes-and-bad-extra-parquet"] = (folder / "odd.parquet", "refused")
 
@@ -257,17 +275,19 @@ def folder_inputs(folder: Path) -> dict[str, tuple[Path, str]]:
 
 # --- YAML: mix specs, recipes, train configs -----------------------------------------------------
 
-ALIAS_BOMB = "".join([
-    "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
-    "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n",
-    "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n",
-    "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
-    "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n",
-    "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
-    "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n",
-    "h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n",
-    "i: [*h, *h, *h, *h, *h, *h, *h, *h, *h]\n",
-])
+ALIAS_BOMB = "".join(
+    [
+        "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+        "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n",
+        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n",
+        "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
+        "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n",
+        "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
+        "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n",
+        "h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n",
+        "i: [*h, *h, *h, *h, *h, *h, *h, *h, *h]\n",
+    ]
+)
 
 
 def _yaml_common(add) -> None:
@@ -304,9 +324,14 @@ def spec_inputs(folder: Path, dataset: str) -> dict[str, tuple[Path, str]]:
     add("source-is-number", b"name: m\nsources: [1, 2]\n")
     add("dataset-is-list", b"name: m\nsources:\n  - {dataset: [a, b]}\n")
     add("name-is-number", f"name: 5\nsources:\n  - {{dataset: {dataset}}}\n".encode())
-    add("tokenizer-not-a-tokenizer", f"name: m\nmax_tokens: 5\ntokenizer: {folder / 'junk.json'}\nsources:\n"
-        f"  - {{dataset: {dataset}}}\n".encode())
-    add("tokenizer-missing", f"name: m\nmax_tokens: 5\ntokenizer: {folder / 'nope'}\nsources:\n  - {{dataset: {dataset}}}\n".encode())
+    add(
+        "tokenizer-not-a-tokenizer",
+        f"name: m\nmax_tokens: 5\ntokenizer: {folder / 'junk.json'}\nsources:\n  - {{dataset: {dataset}}}\n".encode(),
+    )
+    add(
+        "tokenizer-missing",
+        f"name: m\nmax_tokens: 5\ntokenizer: {folder / 'nope'}\nsources:\n  - {{dataset: {dataset}}}\n".encode(),
+    )
     add("unknown-dataset", b"name: m\nsources:\n  - {dataset: nosuch}\n")
     add("bad-where", f"name: m\nsources:\n  - {{dataset: {dataset}, where: 'kind = = 1'}}\n".encode())
     out = _write_all(folder, cases, ".yaml")
@@ -349,10 +374,16 @@ def config_inputs(folder: Path, model_dir: Path, mixture_dir: Path) -> dict[str,
     def add(name: str, data: bytes, expect: str = "refused"):
         cases[name] = (data, expect)
 
-    def config(model: str = f"{{from: {model_dir}}}", stage: str = "finetune", data: str = f"{{mixture: {mixture_dir}}}",
-               training: str = "{max_steps: 1}", output: str | None = None) -> bytes:
-        return (f"stage: {stage}\nmodel: {model}\ndata: {data}\noutput_dir: {output or folder / 'out'}\n"
-                f"training: {training}\n").encode()
+    def config(
+        model: str = f"{{from: {model_dir}}}",
+        stage: str = "finetune",
+        data: str = f"{{mixture: {mixture_dir}}}",
+        training: str = "{max_steps: 1}",
+        output: str | None = None,
+    ) -> bytes:
+        return (
+            f"stage: {stage}\nmodel: {model}\ndata: {data}\noutput_dir: {output or folder / 'out'}\ntraining: {training}\n"
+        ).encode()
 
     _yaml_common(add)
     add("model-is-string", config(model="Qwen/Qwen1.5-0.5B"))

@@ -35,8 +35,13 @@ def _run_all(guarded, cases: dict, command) -> None:
 def test_import_refuses_bad_json(guarded, tmp_path, format):
     cases = inputs.json_inputs(tmp_path / "in", format or "sharegpt")
     flags = ["--format", format] if format else []
-    _run_all(guarded, cases, lambda name, path: guarded.cli(
-        "import", str(path), "--into", dataset_name("import", format or "detect", name), *flags, "--json"))
+    _run_all(
+        guarded,
+        cases,
+        lambda name, path: guarded.cli(
+            "import", str(path), "--into", dataset_name("import", format or "detect", name), *flags, "--json"
+        ),
+    )
 
 
 @pytest.mark.parametrize("format", READERS)
@@ -79,8 +84,9 @@ def test_nan_in_parquet_is_rejected_by_name(guarded, tmp_path):
     import json
 
     cases = inputs.parquet_inputs(tmp_path / "in")
-    result = guarded.cli("import", str(cases["nan-unknown-float-parquet"][0]), "--into", "t-nan-names", "--format", "mmdata",
-                         "--json")
+    result = guarded.cli(
+        "import", str(cases["nan-unknown-float-parquet"][0]), "--into", "t-nan-names", "--format", "mmdata", "--json"
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["rejects_by_rule"] == {"json-nonfinite": 2}
@@ -94,8 +100,13 @@ def test_mix_specs(guarded, tmp_path):
 
 def test_synthesis_recipes(guarded, tmp_path):
     cases = inputs.recipe_inputs(tmp_path / "recipes")
-    _run_all(guarded, cases, lambda name, path: guarded.cli(
-        "synthesize", "--type", "visual-context", "--from", "base", "--into", "t-syn", "--recipe", str(path), "--dry-run"))
+    _run_all(
+        guarded,
+        cases,
+        lambda name, path: guarded.cli(
+            "synthesize", "--type", "visual-context", "--from", "base", "--into", "t-syn", "--recipe", str(path), "--dry-run"
+        ),
+    )
 
 
 def test_train_configs_and_overrides(guarded, tmp_path, tiny_dir, mixture_dir):
@@ -104,8 +115,10 @@ def test_train_configs_and_overrides(guarded, tmp_path, tiny_dir, mixture_dir):
     cases = inputs.config_inputs(tmp_path / "configs", tiny_dir, mixture_dir)
     _run_all(guarded, cases, lambda name, path: guarded.cli("run", "--config", str(path), app=train_app))
     good = tmp_path / "good.yaml"
-    good.write_text(f"stage: finetune\nmodel: {{from: {tiny_dir}}}\ndata: {{mixture: {mixture_dir}}}\n"
-                    f"output_dir: {tmp_path / 'out'}\ntraining: {{max_steps: 1}}\n")
+    good.write_text(
+        f"stage: finetune\nmodel: {{from: {tiny_dir}}}\ndata: {{mixture: {mixture_dir}}}\n"
+        f"output_dir: {tmp_path / 'out'}\ntraining: {{max_steps: 1}}\n"
+    )
     overrides = {
         "not-yaml": "training.max_steps=[",
         "undefined-alias": "training.max_steps=*x",
@@ -189,7 +202,9 @@ def test_unreadable_files(guarded, tmp_path):
     spec.write_text("name: m\nsources: [{dataset: base}]\n")
     for path in (source, spec):
         path.chmod(0)
-    cases = {"import": (["import", str(source), "--into", "t-locked", "--format", "mmdata"], "refused"),
-             "validate": (["validate", str(source), "--format", "mmdata"], "refused"),
-             "mix": (["mix", "--spec", str(spec)], "refused")}
+    cases = {
+        "import": (["import", str(source), "--into", "t-locked", "--format", "mmdata"], "refused"),
+        "validate": (["validate", str(source), "--format", "mmdata"], "refused"),
+        "mix": (["mix", "--spec", str(spec)], "refused"),
+    }
     _run_all(guarded, cases, lambda name, args: guarded.cli(*args))

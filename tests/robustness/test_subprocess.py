@@ -49,8 +49,18 @@ def test_real_processes_refuse_bad_input_in_one_line(tmp_path, env):
     for program, *args in commands:
         _refused(_run(program, *args, env=env))
     # a reject, not an error: the file is imported, its bad line named with its rule
-    done = _run("mmdata", "--store", str(store), "import", str(json_cases["not-utf8-line"][0]), "--into", "y",
-                "--format", "llava", env=env)
+    done = _run(
+        "mmdata",
+        "--store",
+        str(store),
+        "import",
+        str(json_cases["not-utf8-line"][0]),
+        "--into",
+        "y",
+        "--format",
+        "llava",
+        env=env,
+    )
     assert done.returncode == 0 and "[encoding]" in done.stdout and "Traceback" not in done.stderr, done.stdout + done.stderr
     assert not (tmp_path / "crash-reports").exists()
 
@@ -64,14 +74,22 @@ def test_mmtrain_refuses_a_config_in_one_line(tmp_path, env):
 
 def test_a_bug_is_one_line_naming_its_report(tmp_path, env):
     """The last line of defence itself: an exception that is not ours, in a real process."""
-    code = ("import sys, cli, mmdata.inspect\n"
-            "def broken(*a, **k): raise ZeroDivisionError('deliberately')\n"
-            "mmdata.inspect.ls = broken\n"
-            "sys.argv = ['mmdata', '--store', sys.argv[1], 'ls']\n"
-            "cli.main()\n")
+    code = (
+        "import sys, cli, mmdata.inspect\n"
+        "def broken(*a, **k): raise ZeroDivisionError('deliberately')\n"
+        "mmdata.inspect.ls = broken\n"
+        "sys.argv = ['mmdata', '--store', sys.argv[1], 'ls']\n"
+        "cli.main()\n"
+    )
     env = {**env, "MMDATA_CRASH_DIR": str(tmp_path / "deliberate")}  # the suite's own folder must stay empty
-    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "store")], capture_output=True, text=True,
-                          env=env, cwd=Path(__file__).resolve().parents[2], timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "store")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=120,
+    )
     assert done.returncode == EXIT_BUG and "Traceback" not in done.stderr, done.stderr
     (line,) = [line for line in done.stderr.splitlines() if line.strip()]
     assert line.startswith("error: unexpected ZeroDivisionError: deliberately") and BUG_MARKER in line

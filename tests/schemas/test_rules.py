@@ -8,10 +8,15 @@ IMG, AUD = "a" * 64, "b" * 64
 
 
 def conversation(**overrides):
-    record = {"kind": "image-audio", "chat": [
-        {"role": "user", "content": "<image>\n<audio>\nWhat links them?", "content_ms": "<image>\n<audio>\nApa kaitannya?"},
-        {"role": "assistant", "content": "Both are Malaysian.", "content_ms": "Kedua-duanya dari Malaysia."},
-    ], "images": [IMG], "audios": [AUD]}
+    record = {
+        "kind": "image-audio",
+        "chat": [
+            {"role": "user", "content": "<image>\n<audio>\nWhat links them?", "content_ms": "<image>\n<audio>\nApa kaitannya?"},
+            {"role": "assistant", "content": "Both are Malaysian.", "content_ms": "Kedua-duanya dari Malaysia."},
+        ],
+        "images": [IMG],
+        "audios": [AUD],
+    }
     record.update(overrides)
     return record
 
@@ -67,11 +72,18 @@ def test_no_empty_turns():
     assert ("chat/1/content", "empty-turn") in rules_of(record)
 
 
-@pytest.mark.parametrize("text,rule", [
-    ("None", "content-ms-null"), ("null", "content-ms-null"), (" NaN ", "content-ms-null"),
-    ("Google Translate", "content-ms-ui-text"), ("Terjemahan Google", "content-ms-ui-text"),
-    ("Detect language", "content-ms-ui-text"), ("Kedua-duanya. Translated by Google", "content-ms-ui-text"),
-])
+@pytest.mark.parametrize(
+    "text,rule",
+    [
+        ("None", "content-ms-null"),
+        ("null", "content-ms-null"),
+        (" NaN ", "content-ms-null"),
+        ("Google Translate", "content-ms-ui-text"),
+        ("Terjemahan Google", "content-ms-ui-text"),
+        ("Detect language", "content-ms-ui-text"),
+        ("Kedua-duanya. Translated by Google", "content-ms-ui-text"),
+    ],
+)
 def test_content_ms_is_real_malay_or_absent(text, rule):
     record = conversation()
     record["chat"][1]["content_ms"] = text
@@ -110,14 +122,34 @@ def test_fast_check_agrees_with_jsonschema():
     from mmdata.schemas.check import _fast_check, _validator
 
     cases = {
-        "conversation": [conversation(), {"kind": "text"}, conversation(chat=[]), conversation(images=["x"]),
-                         conversation(kind="Bad Kind"), conversation(chat=[{"role": "user"}]),
-                         conversation(chat=[{"role": "user", "content": ""}]), conversation(generation={"model": "m"}),
-                         conversation(generation="text"), conversation(context=None), conversation(extra_field=1),
-                         conversation(chat=[{"role": "user", "content": "x", "surprise": 1}]), [], "text"],
-        "transcript": [{"media_id": AUD, "start": 0, "end": 1}, {"media_id": AUD, "start": -1, "end": 1},
-                       {"media_id": AUD, "start": 0, "end": 1, "language_prob": 2}, {"media_id": AUD, "start": "0", "end": 1}],
-        "image": [{"media_id": IMG}, {"media_id": IMG, "width": 0}, {"media_id": IMG, "width": 1.5}, {"media_id": IMG, "attributes": []}],
+        "conversation": [
+            conversation(),
+            {"kind": "text"},
+            conversation(chat=[]),
+            conversation(images=["x"]),
+            conversation(kind="Bad Kind"),
+            conversation(chat=[{"role": "user"}]),
+            conversation(chat=[{"role": "user", "content": ""}]),
+            conversation(generation={"model": "m"}),
+            conversation(generation="text"),
+            conversation(context=None),
+            conversation(extra_field=1),
+            conversation(chat=[{"role": "user", "content": "x", "surprise": 1}]),
+            [],
+            "text",
+        ],
+        "transcript": [
+            {"media_id": AUD, "start": 0, "end": 1},
+            {"media_id": AUD, "start": -1, "end": 1},
+            {"media_id": AUD, "start": 0, "end": 1, "language_prob": 2},
+            {"media_id": AUD, "start": "0", "end": 1},
+        ],
+        "image": [
+            {"media_id": IMG},
+            {"media_id": IMG, "width": 0},
+            {"media_id": IMG, "width": 1.5},
+            {"media_id": IMG, "attributes": []},
+        ],
         "audio": [{"media_id": AUD, "duration": 1.5}, {"media_id": AUD, "duration": -1}, {"media_id": None}],
     }
     for kind, records in cases.items():
@@ -127,8 +159,12 @@ def test_fast_check_agrees_with_jsonschema():
 
 def test_tool_turns_take_the_question_and_answer_places():
     """LLaMA-Factory's rule: a tool call answers, its result asks; the chat still ends on an answer."""
-    tools = [{"role": "user", "content": "Weather in Ipoh?"}, {"role": "function_call", "content": '{"name": "weather"}'},
-             {"role": "observation", "content": '{"sky": "rain"}'}, {"role": "assistant", "content": "Rain."}]
+    tools = [
+        {"role": "user", "content": "Weather in Ipoh?"},
+        {"role": "function_call", "content": '{"name": "weather"}'},
+        {"role": "observation", "content": '{"sky": "rain"}'},
+        {"role": "assistant", "content": "Rain."},
+    ]
     assert rules_of({"kind": "text", "chat": tools}) == set()
     assert ("chat/1/role", "role-order") in rules_of({"kind": "text", "chat": [tools[0], tools[2], tools[3]]})
     assert ("chat/2/role", "role-order") in rules_of({"kind": "text", "chat": tools[:3]})

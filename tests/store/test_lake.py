@@ -24,8 +24,9 @@ def test_store_location_precedence(tmp_path, monkeypatch):
 
 def test_every_write_is_a_version_with_lineage(store, audio_instruction_file):
     first = import_(audio_instruction_file, "talk", store)
-    more = write_jsonl(audio_instruction_file.parent / "more.jsonl",
-                       [{"context": "c3", "filename": "aud/x.wav", "chat": chat(("New?", "Yes."))}])
+    more = write_jsonl(
+        audio_instruction_file.parent / "more.jsonl", [{"context": "c3", "filename": "aud/x.wav", "chat": chat(("New?", "Yes."))}]
+    )
     second = import_(more, "talk", store)
     assert (first.version, second.version) == (1, 2)
     with store.reader() as con:
@@ -104,8 +105,10 @@ import_(sys.argv[1], "talk", sys.argv[2], progress=progress)
 @pytest.mark.parametrize("phase", ["reading", "committing"])
 def test_killed_writer_leaves_no_partial_version(store, audio_instruction_file, phase):
     import_(audio_instruction_file, "talk", store)
-    bigger = write_jsonl(audio_instruction_file.parent / "big.jsonl",
-                         [{"context": f"c{i}", "filename": "aud/x.wav", "chat": chat((f"Q{i}?", "A."))} for i in range(1500)])
+    bigger = write_jsonl(
+        audio_instruction_file.parent / "big.jsonl",
+        [{"context": f"c{i}", "filename": "aud/x.wav", "chat": chat((f"Q{i}?", "A."))} for i in range(1500)],
+    )
     # "committing" fires inside the open transaction, after the rows went in: the kill lands mid-commit.
     proc = subprocess.run([sys.executable, "-c", KILLER, str(bigger), str(store.root), phase])
     assert proc.returncode == -signal.SIGKILL
@@ -119,8 +122,10 @@ def test_killed_writer_leaves_no_partial_version(store, audio_instruction_file, 
 def _three_versions(store, audio_instruction_file):
     import_(audio_instruction_file, "talk", store)
     for n in (3, 4):
-        more = write_jsonl(audio_instruction_file.parent / f"more{n}.jsonl",
-                           [{"context": f"c{n}", "filename": "aud/x.wav", "chat": chat((f"Q{n}?", "A."))}])
+        more = write_jsonl(
+            audio_instruction_file.parent / f"more{n}.jsonl",
+            [{"context": f"c{n}", "filename": "aud/x.wav", "chat": chat((f"Q{n}?", "A."))}],
+        )
         import_(more, "talk", store)
 
 
@@ -147,8 +152,9 @@ def test_a_store_folder_can_be_moved(store, audio_instruction_file, tmp_path, ho
     assert [v["version"] for v in log("talk", again)] == [1, 2, 3]
     assert diff("talk@1", "talk@3", again)["counts"]["added"] == 2
     assert export("talk@2", "jsonl", tmp_path / "out", again)["records"] == 3
-    newer = write_jsonl(audio_instruction_file.parent / "newer.jsonl",
-                        [{"context": "c5", "filename": "aud/y.wav", "chat": chat(("Q5?", "A."))}])
+    newer = write_jsonl(
+        audio_instruction_file.parent / "newer.jsonl", [{"context": "c5", "filename": "aud/y.wav", "chat": chat(("Q5?", "A."))}]
+    )
     assert import_(newer, "talk", again).version == 4
     files = query("SELECT data_file FROM ducklake_list_files('lake', 'talk')", again).table.column("data_file").to_pylist()
     assert files and all(f.startswith(str(moved / "data")) for f in files)
@@ -177,13 +183,23 @@ def test_a_store_path_with_a_quote_opens(tmp_path):
         con.close()
 
 
-@pytest.mark.parametrize("sql", [
-    "COPY (SELECT 1) TO '{catalog}'", "COPY (SELECT 1) TO '{outside}'", "SELECT * FROM read_text('/etc/passwd')",
-    "INSTALL httpfs", "LOAD httpfs", "ATTACH '{outside}.db' AS x", "SET enable_external_access = true",
-    "SET lock_configuration = false", "CALL ducklake_expire_snapshots('lake', older_than => now())",
-    "CALL ducklake_set_option('lake', 'parquet_compression', 'zstd')", "DELETE FROM lake.talk",
-    "INSERT INTO __ducklake_metadata_lake.ducklake_metadata VALUES ('a', 'b', NULL, NULL)",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "COPY (SELECT 1) TO '{catalog}'",
+        "COPY (SELECT 1) TO '{outside}'",
+        "SELECT * FROM read_text('/etc/passwd')",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "ATTACH '{outside}.db' AS x",
+        "SET enable_external_access = true",
+        "SET lock_configuration = false",
+        "CALL ducklake_expire_snapshots('lake', older_than => now())",
+        "CALL ducklake_set_option('lake', 'parquet_compression', 'zstd')",
+        "DELETE FROM lake.talk",
+        "INSERT INTO __ducklake_metadata_lake.ducklake_metadata VALUES ('a', 'b', NULL, NULL)",
+    ],
+)
 def test_the_sandbox_refuses_on_its_own(store, audio_instruction_file, tmp_path, sql):
     """Below querying's own checks, the instance it runs on refuses writes and outside files by itself."""
     import duckdb

@@ -1,4 +1,3 @@
-
 import pytest
 
 from mmdata.errors import MediaError, MediaMissing
@@ -17,14 +16,17 @@ def test_probe_measures_audio_and_images(tmp_path):
     assert png.id == sha256_file(tmp_path / "c.png")
 
 
-@pytest.mark.parametrize("name,content,error", [
-    ("missing.wav", None, MediaMissing),
-    ("empty.wav", b"", MediaError),
-    ("corrupt.wav", b"RIFF not really a wave file at all", MediaError),
-    ("corrupt.mp3", b"\x00" * 300, MediaError),
-    ("corrupt.png", b"\x89PNG\r\n\x1a\n broken", MediaError),
-    ("notes.txt", b"hello", MediaError),
-])
+@pytest.mark.parametrize(
+    "name,content,error",
+    [
+        ("missing.wav", None, MediaMissing),
+        ("empty.wav", b"", MediaError),
+        ("corrupt.wav", b"RIFF not really a wave file at all", MediaError),
+        ("corrupt.mp3", b"\x00" * 300, MediaError),
+        ("corrupt.png", b"\x89PNG\r\n\x1a\n broken", MediaError),
+        ("notes.txt", b"hello", MediaError),
+    ],
+)
 def test_bad_media_is_a_clear_error(tmp_path, name, content, error):
     path = tmp_path / name
     if content is not None:
@@ -53,7 +55,7 @@ def test_media_folder_is_content_addressed(tmp_path):
 def test_a_cut_mp3_counts_for_what_decodes_not_what_its_header_claims(tmp_path):
     whole = make_mp3(tmp_path / "whole.mp3", seconds=3.0)
     data = whole.read_bytes()
-    (tmp_path / "half.mp3").write_bytes(data[:len(data) // 2])  # an interrupted download
+    (tmp_path / "half.mp3").write_bytes(data[: len(data) // 2])  # an interrupted download
     assert probe(whole).duration_s == pytest.approx(3.0, abs=0.05)
     half = probe(tmp_path / "half.mp3").duration_s
     assert 1.2 < half < 1.8  # the Xing header still says 3 s
@@ -72,6 +74,6 @@ def test_a_cut_flac_counts_for_what_decodes(tmp_path):
     samples, rate = soundfile.read(str(wav))
     soundfile.write(str(tmp_path / "a.flac"), samples, rate)
     data = (tmp_path / "a.flac").read_bytes()
-    (tmp_path / "cut.flac").write_bytes(data[:len(data) // 2])
+    (tmp_path / "cut.flac").write_bytes(data[: len(data) // 2])
     assert probe(tmp_path / "a.flac").duration_s == pytest.approx(2.0)
     assert probe(tmp_path / "cut.flac").duration_s < 1.5  # STREAMINFO still says 2 s

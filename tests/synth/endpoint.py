@@ -25,15 +25,21 @@ def scripted_answer(prompt: str) -> str:
     if "into English" in prompt:
         return f"{tags}This is a clear and accurate translation of the sentence number {number}."
     if "generate questions based on context above" in prompt:
-        return ("Here are some questions:\n1. What is the speaker explaining in this recording?\n"
-                "2. \"Which city does the speaker mention in the talk?\"\n- short one?\n3. Why does the speaker care?")
+        return (
+            "Here are some questions:\n1. What is the speaker explaining in this recording?\n"
+            '2. "Which city does the speaker mention in the talk?"\n- short one?\n3. Why does the speaker care?'
+        )
     if "Write the next question" in prompt:
         return "What else does the speaker say about the city?"
     if "Answer the user's last question" in prompt:
         return "The speaker says the city is hot and humid today."
     if "Write a conversation of" in prompt:
-        return json.dumps([{"user": "What dish is shown in the picture?", "assistant": "It is nasi lemak with sambal."},
-                           {"user": "What is it usually eaten with?", "assistant": "It is usually eaten with teh tarik."}])
+        return json.dumps(
+            [
+                {"user": "What dish is shown in the picture?", "assistant": "It is nasi lemak with sambal."},
+                {"user": "What is it usually eaten with?", "assistant": "It is usually eaten with teh tarik."},
+            ]
+        )
     if "Picture 1:" in prompt or "Audio 1:" in prompt:
         return "Both of them are part of daily life in Malaysia and they are often found together."
     return "The speaker explains the topic in detail and gives an example from the city."
@@ -84,13 +90,28 @@ class FakeEndpoint:
                 content = body["messages"][-1]["content"]
                 prompt = content if isinstance(content, str) else " ".join(p.get("text", "") for p in content)
                 answer = {"empty": "", "garbage": "no list here at all", "english-ms": "This is English, not Malay."}.get(
-                    fault, outer.answer(prompt))
-                payload = json.dumps({
-                    "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()), "model": body["model"],
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": answer},
-                                 "finish_reason": "length" if fault == "length" else "stop"}],
-                    "usage": {"prompt_tokens": len(prompt) // 4, "completion_tokens": len(answer) // 4,
-                              "total_tokens": (len(prompt) + len(answer)) // 4}}).encode()
+                    fault, outer.answer(prompt)
+                )
+                payload = json.dumps(
+                    {
+                        "id": "chatcmpl-test",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": body["model"],
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": answer},
+                                "finish_reason": "length" if fault == "length" else "stop",
+                            }
+                        ],
+                        "usage": {
+                            "prompt_tokens": len(prompt) // 4,
+                            "completion_tokens": len(answer) // 4,
+                            "total_tokens": (len(prompt) + len(answer)) // 4,
+                        },
+                    }
+                ).encode()
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(payload)))

@@ -55,10 +55,15 @@ def test_visual_context_sends_the_image_with_vision(images, endpoint):
     assert first[1]["type"] == "image_url" and first[1]["image_url"]["url"].startswith("data:image/png;base64,")
 
 
-@pytest.mark.parametrize("kind,k,sources,images_each,audios_each", [
-    ("multi-image", 2, ["pics"], 2, 0), ("multi-image", 3, ["pics"], 3, 0),
-    ("multi-audio", 2, ["tx"], 0, 2), ("image-audio", 2, ["pics", "tx"], 1, 1),
-])
+@pytest.mark.parametrize(
+    "kind,k,sources,images_each,audios_each",
+    [
+        ("multi-image", 2, ["pics"], 2, 0),
+        ("multi-image", 3, ["pics"], 3, 0),
+        ("multi-audio", 2, ["tx"], 0, 2),
+        ("image-audio", 2, ["pics", "tx"], 1, 1),
+    ],
+)
 def test_relationship_types(images, transcripts, endpoint, kind, k, sources, images_each, audios_each):
     result = synthesize(kind, sources, "rel", images, endpoint=endpoint.url, items_per_record=k, seed=3)
     assert result.made > 0 and result.rejected == 0
@@ -185,10 +190,43 @@ def test_bad_requests(images, endpoint):
 
 def test_synthesize_command(images, endpoint):
     runner = CliRunner()
-    dry = runner.invoke(app, ["--store", str(images.root), "synthesize", "--type", "multi-image", "--from", "pics",
-                              "--into", "mi", "--endpoint", endpoint.url, "--dry-run"])
+    dry = runner.invoke(
+        app,
+        [
+            "--store",
+            str(images.root),
+            "synthesize",
+            "--type",
+            "multi-image",
+            "--from",
+            "pics",
+            "--into",
+            "mi",
+            "--endpoint",
+            endpoint.url,
+            "--dry-run",
+        ],
+    )
     assert dry.exit_code == 0 and "Picture 1" in dry.output and endpoint.requests == 0
-    real = runner.invoke(app, ["--store", str(images.root), "synthesize", "--type", "multi-image", "--from", "pics",
-                               "--into", "mi", "--endpoint", endpoint.url, "--model", "m", "--items", "3"])
+    real = runner.invoke(
+        app,
+        [
+            "--store",
+            str(images.root),
+            "synthesize",
+            "--type",
+            "multi-image",
+            "--from",
+            "pics",
+            "--into",
+            "mi",
+            "--endpoint",
+            endpoint.url,
+            "--model",
+            "m",
+            "--items",
+            "3",
+        ],
+    )
     assert real.exit_code == 0, real.output
     assert "mi: 2 items -> 2 conversations" in real.output

@@ -37,9 +37,15 @@ def test_a_new_type_is_one_object(images, monkeypatch):
     async def build(ctx):
         return []
 
-    captions = SynthType(name="captions", help="one caption per picture", recipe="visual-context.yaml", read=contexts,
-                         group=lambda rows, k, seed: [[r] for r in rows if r["media"] == "image"], build=build,
-                         first_prompt=lambda recipe, translator, item, vision: f"caption {item.sources[0]['caption']}")
+    captions = SynthType(
+        name="captions",
+        help="one caption per picture",
+        recipe="visual-context.yaml",
+        read=contexts,
+        group=lambda rows, k, seed: [[r] for r in rows if r["media"] == "image"],
+        build=build,
+        first_prompt=lambda recipe, translator, item, vision: f"caption {item.sources[0]['caption']}",
+    )
     monkeypatch.setitem(TYPES, "captions", captions)
     result = synthesize("captions", ["pics"], "x", images, dry_run=True)
     assert result.items == 6 and result.prompts[0]["messages"][0]["content"].startswith("caption A ")

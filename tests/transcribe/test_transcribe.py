@@ -43,9 +43,8 @@ def test_chunks_become_transcript_records_with_their_own_clips(speech_store, tin
 
 
 def test_fixed_chunking_and_auto_language(speech_store, tiny_model):
-    fixed = transcribe("speech", "fixed_tx", speech_store, model=tiny_model, chunking="fixed", max_chunk_seconds=2,
-                       beam_size=1)
-    spans = rows(speech_store, "SELECT start, \"end\" FROM fixed_tx")
+    fixed = transcribe("speech", "fixed_tx", speech_store, model=tiny_model, chunking="fixed", max_chunk_seconds=2, beam_size=1)
+    spans = rows(speech_store, 'SELECT start, "end" FROM fixed_tx')
     assert fixed.chunks == len(spans) > 3 and all(s["end"] - s["start"] == 2 for s in spans)
     auto = transcribe("speech", "auto_tx", speech_store, model=tiny_model, languages="auto", beam_size=1)
     assert auto.chunks == 3
@@ -62,9 +61,12 @@ def test_bad_and_silent_audio_are_recorded_not_fatal(speech_store, tiny_model, t
     silent = tmp_path / "quiet"
     make_wav(silent / "silence.wav", seconds=2.0, freq=0.0)
     from mmdata.importing import import_
+
     import_(silent, "speech", speech_store)
-    victims = rows(speech_store, "SELECT media_id FROM speech WHERE media_id IN (SELECT id FROM _media WHERE duration_s > 2.5) "
-                                 "ORDER BY media_id LIMIT 2")
+    victims = rows(
+        speech_store,
+        "SELECT media_id FROM speech WHERE media_id IN (SELECT id FROM _media WHERE duration_s > 2.5) ORDER BY media_id LIMIT 2",
+    )
     speech_store.media.path(victims[0]["media_id"]).write_bytes(b"garbage")
     speech_store.media.path(victims[1]["media_id"]).unlink()
     result = transcribe("speech", "tx", speech_store, model=tiny_model, beam_size=1)
@@ -108,9 +110,15 @@ def test_wrong_inputs(speech_store, tiny_model, tmp_path):
     with pytest.raises(InputError, match="--max-chunk-seconds"):
         transcribe("speech", "x", speech_store, model=tiny_model, max_chunk_seconds=45)
     from mmdata.importing import import_
-    import_(write_jsonl(tmp_path / "c.jsonl", [{"kind": "text", "chat": [{"role": "user", "content": "hi"},
-                                                                          {"role": "assistant", "content": "yo"}]}]),
-            "chats", speech_store)
+
+    import_(
+        write_jsonl(
+            tmp_path / "c.jsonl",
+            [{"kind": "text", "chat": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}],
+        ),
+        "chats",
+        speech_store,
+    )
     with pytest.raises(InputError, match="holds conversation records"):
         transcribe("chats", "x", speech_store, model=tiny_model)
 
@@ -124,12 +132,27 @@ def test_quality_signals_and_default_filter(speech_store, tiny_model):
 
 
 def test_transcribe_command(speech_store, tiny_model):
-    result = CliRunner().invoke(app, ["--store", str(speech_store.root), "transcribe", "speech", "--into", "tx",
-                                      "--model", tiny_model, "--beam-size", "1", "--json"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "--store",
+            str(speech_store.root),
+            "transcribe",
+            "speech",
+            "--into",
+            "tx",
+            "--model",
+            tiny_model,
+            "--beam-size",
+            "1",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["chunks"] == 3
-    missing = CliRunner().invoke(app, ["--store", str(speech_store.root), "transcribe", "speech", "--into", "tx2",
-                                       "--model", "/no/such/model"])
+    missing = CliRunner().invoke(
+        app, ["--store", str(speech_store.root), "transcribe", "speech", "--into", "tx2", "--model", "/no/such/model"]
+    )
     assert missing.exit_code == 1 and "cannot load Whisper model" in missing.output
 
 

@@ -10,8 +10,9 @@ from mmdata.synth.types.relationship import IMAGE_AUDIO, MULTI_AUDIO, MULTI_IMAG
 from mmdata.synth.types.translate import TRANSLATE
 from mmdata.synth.types.visual_context import VISUAL_CONTEXT
 
-TYPES: dict[str, SynthType] = {t.name: t for t in (
-    AUDIO_INSTRUCTIONS, VISUAL_CONTEXT, MULTI_IMAGE, MULTI_AUDIO, IMAGE_AUDIO, TRANSLATE)}
+TYPES: dict[str, SynthType] = {
+    t.name: t for t in (AUDIO_INSTRUCTIONS, VISUAL_CONTEXT, MULTI_IMAGE, MULTI_AUDIO, IMAGE_AUDIO, TRANSLATE)
+}
 
 __all__ = ["TYPES", "SynthType", "synth_type", "help_lines"]
 

@@ -16,8 +16,14 @@ def group(rows: list[dict], items_per_record: int, seed: int) -> list[list[dict]
 
 
 def _prompt(recipe, source: dict, turns: int) -> str:
-    return recipe.render("dialogue", turns=turns, title=source.get("title"), caption=source.get("caption"),
-                         description=source.get("description"), attributes=source.get("attributes") or {})
+    return recipe.render(
+        "dialogue",
+        turns=turns,
+        title=source.get("title"),
+        caption=source.get("caption"),
+        description=source.get("description"),
+        attributes=source.get("attributes") or {},
+    )
 
 
 async def build(ctx) -> list[dict]:
@@ -32,9 +38,15 @@ async def build(ctx) -> list[dict]:
         content = [{"type": "text", "text": prompt}, {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{data}"}}]
     pairs = await ctx.ask(content, recipe.sampling, read=parse.dialogue)
     context = "\n".join(str(v) for v in (source.get("title"), source.get("caption"), source.get("description")) if v)
-    return [{"kind": "visual-context", "context": context or None,
-             "chat": await ctx.bilingual_chat(pairs, PLACEHOLDERS["image"] + "\n"),
-             "images": [source["media_id"]], "source": [source["id"]]}]
+    return [
+        {
+            "kind": "visual-context",
+            "context": context or None,
+            "chat": await ctx.bilingual_chat(pairs, PLACEHOLDERS["image"] + "\n"),
+            "images": [source["media_id"]],
+            "source": [source["id"]],
+        }
+    ]
 
 
 def first_prompt(recipe, translator, item, vision: bool) -> str:

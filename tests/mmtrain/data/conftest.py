@@ -30,7 +30,7 @@ def write_opus(path: Path, seconds: float, rate: int = 48000) -> None:
         stream = container.add_stream("libopus", rate=rate)
         stream.layout = "mono"
         for i in range(0, len(x), 960):
-            frame = av.AudioFrame.from_ndarray(x[None, i:i + 960], format="flt", layout="mono")
+            frame = av.AudioFrame.from_ndarray(x[None, i : i + 960], format="flt", layout="mono")
             frame.sample_rate, frame.pts = rate, i
             for packet in stream.encode(frame):
                 container.mux(packet)
@@ -46,17 +46,38 @@ def assistant(text):
     return {"role": "assistant", "content": text}
 
 
-MULTI = {"id": "multi", "kind": "conversation", "language": "en",
-         "messages": [user("<image> What colour? <audio>"), assistant("The first is red."),
-                      user("And this <audio> with <image>?"), assistant("Blue, and a short beep.")],
-         "images": ["media/red.png", "media/blue.png"], "audios": ["media/three.wav", "media/short.wav"],
-         "source": "demo@1"}
-TEXT = {"id": "text", "kind": "conversation", "language": "ms",
-        "messages": [{"role": "system", "content": "Jawab ringkas."}, user("Apa khabar?"), assistant("Baik, terima kasih.")],
-        "images": [], "audios": [], "source": "demo@1"}
-LONG = {"id": "long", "kind": "audio", "language": "en",
-        "messages": [user("<audio> Transcribe."), assistant("A long tone.")],
-        "images": [], "audios": ["media/long.ogg"], "source": "demo@1"}
+MULTI = {
+    "id": "multi",
+    "kind": "conversation",
+    "language": "en",
+    "messages": [
+        user("<image> What colour? <audio>"),
+        assistant("The first is red."),
+        user("And this <audio> with <image>?"),
+        assistant("Blue, and a short beep."),
+    ],
+    "images": ["media/red.png", "media/blue.png"],
+    "audios": ["media/three.wav", "media/short.wav"],
+    "source": "demo@1",
+}
+TEXT = {
+    "id": "text",
+    "kind": "conversation",
+    "language": "ms",
+    "messages": [{"role": "system", "content": "Jawab ringkas."}, user("Apa khabar?"), assistant("Baik, terima kasih.")],
+    "images": [],
+    "audios": [],
+    "source": "demo@1",
+}
+LONG = {
+    "id": "long",
+    "kind": "audio",
+    "language": "en",
+    "messages": [user("<audio> Transcribe."), assistant("A long tone.")],
+    "images": [],
+    "audios": ["media/long.ogg"],
+    "source": "demo@1",
+}
 
 
 def write_export(folder: Path, train: list, test: list = ()) -> Path:
@@ -65,9 +86,19 @@ def write_export(folder: Path, train: list, test: list = ()) -> Path:
     for split, rows in (("train", train), ("test", test)):
         lines = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows]
         (folder / f"{split}.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    (folder / "mmdata.json").write_text(json.dumps({
-        "dataset": "demo", "version": 1, "record_kind": "conversation", "records": len(train) + len(test),
-        "format": "mmtrain", "splits": {"train": len(train), "test": len(test)}, "schema": "training-record.json"}))
+    (folder / "mmdata.json").write_text(
+        json.dumps(
+            {
+                "dataset": "demo",
+                "version": 1,
+                "record_kind": "conversation",
+                "records": len(train) + len(test),
+                "format": "mmtrain",
+                "splits": {"train": len(train), "test": len(test)},
+                "schema": "training-record.json",
+            }
+        )
+    )
     media = folder / "media"
     if not media.exists():
         media.mkdir()

@@ -43,7 +43,10 @@ def test_one_row_holds_all_samples(records, parts):
     assert all(w is None or w == got for w, got in zip(windows, row["audio_window_samples"].tolist()))
     assert row["pixel_values"].shape == (2, 3, 32, 32)
     assert row["pixel_values"][0, 0].mean() > 0.9 and row["pixel_values"][1, 2].mean() > 0.9  # red, then blue
-    pad = lambda tok: (row["input_ids"] == parts["tokenizer"].convert_tokens_to_ids(tok)).sum().item()
+
+    def pad(tok):
+        return (row["input_ids"] == parts["tokenizer"].convert_tokens_to_ids(tok)).sum().item()
+
     assert pad(IMAGE_PAD) == 32
     assert pad(AUDIO_PAD) == sum(parts["layout"].audio_tokens(n) for n in ds.audio_lengths.values())
 

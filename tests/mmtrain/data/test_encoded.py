@@ -12,8 +12,13 @@ def test_cache_skips_tokenizing_and_decoding_and_notices_a_changed_clip(tmp_path
     folder = write_export(tmp_path / "export", [MULTI, TEXT, LONG])
     records = read_records(folder)
     seen = []
-    ids, labels, lengths = encoded.encode_records(records, tokenizer, layout, cache_dir=tmp_path / "cache",
-                                                  progress=lambda task, done, total=None, note=None: seen.append(task))
+    ids, labels, lengths = encoded.encode_records(
+        records,
+        tokenizer,
+        layout,
+        cache_dir=tmp_path / "cache",
+        progress=lambda task, done, total=None, note=None: seen.append(task),
+    )
     assert {"measuring audio", "tokenizing"} <= set(seen) and len(lengths) == 3
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
 

@@ -42,8 +42,11 @@ def test_schema_errors_name_file_line_and_id(tmp_path):
 def test_placeholder_media_mismatch_and_missing_file(tmp_path):
     one_image = {**MULTI, "id": "m1", "images": ["media/red.png"]}
     missing = {**LONG, "id": "gone", "audios": ["media/nope.ogg"]}
-    reserved = {**TEXT, "id": "res", "messages": [TEXT["messages"][0], {"role": "user", "content": "a <|image_pad|>"},
-                                                  TEXT["messages"][2]]}
+    reserved = {
+        **TEXT,
+        "id": "res",
+        "messages": [TEXT["messages"][0], {"role": "user", "content": "a <|image_pad|>"}, TEXT["messages"][2]],
+    }
     folder = write_export(tmp_path / "x", [one_image, TEXT, missing, reserved])
     with pytest.raises(DataError) as err:
         read_records(folder)
@@ -65,7 +68,15 @@ def test_missing_split(tmp_path):
 
 
 def test_tool_turns_are_refused_with_their_reason(tmp_path):
-    tools = {**TEXT, "id": "tool", "messages": [TEXT["messages"][1], {"role": "function_call", "content": "{}"},
-                                                {"role": "observation", "content": "{}"}, TEXT["messages"][2]]}
+    tools = {
+        **TEXT,
+        "id": "tool",
+        "messages": [
+            TEXT["messages"][1],
+            {"role": "function_call", "content": "{}"},
+            {"role": "observation", "content": "{}"},
+            TEXT["messages"][2],
+        ],
+    }
     with pytest.raises(DataError, match=r"train.jsonl:2: record tool: messages/1/role: function_call is a tool turn"):
         read_records(write_export(tmp_path / "x", [TEXT, tools]))

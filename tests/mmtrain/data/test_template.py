@@ -66,11 +66,12 @@ def test_tokenizer_without_placeholder_tokens_is_refused(layout):
 
 
 def test_other_templates(tokenizer, layout):
-    inst = ("{% for m in messages %}{% if m['role'] == 'user' %}[INST] {{ m['content'] }} [/INST]"
-            "{% else %}{{ m['content'] }}<|endoftext|>{% endif %}{% endfor %}")
+    inst = (
+        "{% for m in messages %}{% if m['role'] == 'user' %}[INST] {{ m['content'] }} [/INST]"
+        "{% else %}{{ m['content'] }}<|endoftext|>{% endif %}{% endfor %}"
+    )
     ids, labels = encode_conversation(MULTI["messages"], tokenizer, layout, SAMPLES, chat_template=inst)
-    assert labelled_runs(ids, labels, tokenizer) == ["The first is red.<|endoftext|>",
-                                                     "Blue, and a short beep.<|endoftext|>"]
+    assert labelled_runs(ids, labels, tokenizer) == ["The first is red.<|endoftext|>", "Blue, and a short beep.<|endoftext|>"]
     inconsistent = "{% for m in messages %}{% if loop.last %}LAST {% endif %}{{ m['content'] }}\n{% endfor %}"
     with pytest.raises(ConfigError, match="prefixes"):
         encode_conversation(TEXT["messages"], tokenizer, layout, [], chat_template=inconsistent)
@@ -81,4 +82,4 @@ def test_prompt_for_generation(tokenizer, layout):
     text = tokenizer.decode(ids, skip_special_tokens=False)
     assert text.endswith("<|im_start|>assistant\n") and text.count(AUDIO_PAD) == 38
     full, _ = encode_conversation(MULTI["messages"], tokenizer, layout, SAMPLES)
-    assert full[:len(ids)] == ids
+    assert full[: len(ids)] == ids

@@ -41,7 +41,7 @@ def audio_inputs(clips: list[int], feature_extractor, layout, seed: int = 0):
     for n in clips:
         wave, start = rng.standard_normal(n).astype(np.float32) * 0.1, 0
         for size in layout.windows(n):
-            windows.append(wave[start:start + size]), valid.append(size)
+            windows.append(wave[start : start + size]), valid.append(size)
             start += size
     feats = feature_extractor(windows, sampling_rate=16000, return_tensors="pt")["input_features"]
     return feats, torch.tensor(valid)
@@ -53,13 +53,13 @@ def batch(tokenizer, feature_extractor, layout, texts: list[str], n_images: int 
     rows, taken = [], 0
     for text in texts:
         here = text.count(AUDIO)
-        rows.append(tokenizer(expand(text, layout, clips[taken:taken + here]))["input_ids"])
+        rows.append(tokenizer(expand(text, layout, clips[taken : taken + here]))["input_ids"])
         taken += here
     width = max(map(len, rows))
     ids = torch.full((len(rows), width), tokenizer.pad_token_id)
     mask = torch.zeros_like(ids)
     for i, row in enumerate(rows):
-        ids[i, :len(row)], mask[i, :len(row)] = torch.tensor(row), 1
+        ids[i, : len(row)], mask[i, : len(row)] = torch.tensor(row), 1
     out = {"input_ids": ids, "attention_mask": mask, "labels": ids.masked_fill(mask == 0, -100)}
     if n_images:
         out["pixel_values"] = images(n_images, seed)

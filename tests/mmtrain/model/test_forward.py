@@ -27,8 +27,7 @@ def test_tokens_added_ids_looked_up_and_embeddings_grown(tiny):
 
     # another vocabulary: other ids, looked up rather than assumed
     other = build_tiny_tokenizer(vocab_size=380)
-    model2, other = MmForCausalLM.from_components(model.language_model, model.vision_tower, model.audio_encoder,
-                                                  tokenizer=other)
+    model2, other = MmForCausalLM.from_components(model.language_model, model.vision_tower, model.audio_encoder, tokenizer=other)
     assert model2.config.image_pad_token_id == other.convert_tokens_to_ids(IMAGE_PAD) != ids[IMAGE_PAD]
 
 
@@ -37,15 +36,20 @@ def _capture(model):
     model.vision_projector.register_forward_hook(lambda m, i, o: seen["vision"].append(o.detach().flatten(0, 1)))
     model.audio_projector.register_forward_hook(lambda m, i, o: seen["audio"].append((i[0].shape[1], o.detach())))
     model.language_model.register_forward_pre_hook(
-        lambda m, a, kw: seen["embeds"].append(kw["inputs_embeds"].detach()), with_kwargs=True)
+        lambda m, a, kw: seen["embeds"].append(kw["inputs_embeds"].detach()), with_kwargs=True
+    )
     return seen
 
 
 def test_features_land_at_pad_positions_in_order(tiny):
     model, tok, _, fe = tiny
     layout = model.config.media_layout()
-    turns = [{"role": "user", "content": f"{IMAGE} describe {AUDIO}"}, {"role": "assistant", "content": "ok"},
-             {"role": "user", "content": f"and {AUDIO} with {IMAGE}?"}, {"role": "assistant", "content": "yes"}]
+    turns = [
+        {"role": "user", "content": f"{IMAGE} describe {AUDIO}"},
+        {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": f"and {AUDIO} with {IMAGE}?"},
+        {"role": "assistant", "content": "yes"},
+    ]
     text = tok.apply_chat_template(turns, tokenize=False)
     clips = [20000, 64000]  # the second clip spans two windows
     inputs = batch(tok, fe, layout, [text], n_images=2, clips=clips)
@@ -122,13 +126,18 @@ def test_packed_row_equals_separate_rows(tiny, attn):
     third = batch(tok, fe, layout, ["just text"])
     parts = [first, second, third]
     with torch.no_grad():
-        alone = [model(input_ids=p["input_ids"], **{k: v for k, v in p.items() if k.startswith(("pixel", "audio"))}
-                       ).logits[0] for p in parts]
-        packed = model(input_ids=torch.cat([p["input_ids"] for p in parts], 1),
-                       position_ids=torch.cat([torch.arange(p["input_ids"].shape[1]) for p in parts])[None],
-                       attention_mask=None, pixel_values=torch.cat([first["pixel_values"], second["pixel_values"]]),
-                       audio_features=second["audio_features"], audio_window_samples=second["audio_window_samples"],
-                       ).logits[0]
+        alone = [
+            model(input_ids=p["input_ids"], **{k: v for k, v in p.items() if k.startswith(("pixel", "audio"))}).logits[0]
+            for p in parts
+        ]
+        packed = model(
+            input_ids=torch.cat([p["input_ids"] for p in parts], 1),
+            position_ids=torch.cat([torch.arange(p["input_ids"].shape[1]) for p in parts])[None],
+            attention_mask=None,
+            pixel_values=torch.cat([first["pixel_values"], second["pixel_values"]]),
+            audio_features=second["audio_features"],
+            audio_window_samples=second["audio_window_samples"],
+        ).logits[0]
     torch.testing.assert_close(packed, torch.cat(alone), atol=1e-4, rtol=0)
 
 

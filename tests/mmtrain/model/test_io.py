@@ -6,8 +6,14 @@ import json
 
 import pytest
 import torch
-from transformers import (AutoModelForCausalLM, Qwen2Config, SiglipConfig, SiglipModel, SiglipTextConfig,
-                          WhisperForConditionalGeneration)
+from transformers import (
+    AutoModelForCausalLM,
+    Qwen2Config,
+    SiglipConfig,
+    SiglipModel,
+    SiglipTextConfig,
+    WhisperForConditionalGeneration,
+)
 
 from mmtrain.errors import ConfigError
 from mmtrain.model.modeling import MmForCausalLM, load_parts, load_projectors, save_parts
@@ -22,11 +28,17 @@ def _generate(model, inputs):
     hook = model.vision_tower.register_forward_hook(lambda *a: calls.append(1))
     media = {k: v for k, v in inputs.items() if k.startswith(("pixel", "audio"))}
     with torch.no_grad():
-        out = model.generate(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], **media,
-                             max_new_tokens=6, min_new_tokens=6, do_sample=False)
+        out = model.generate(
+            input_ids=inputs["input_ids"],
+            attention_mask=inputs["attention_mask"],
+            **media,
+            max_new_tokens=6,
+            min_new_tokens=6,
+            do_sample=False,
+        )
     hook.remove()
     assert len(calls) == 1  # media encoded on the prefill step only
-    return out[:, inputs["input_ids"].shape[1]:]
+    return out[:, inputs["input_ids"].shape[1] :]
 
 
 def test_save_load_parts_then_generate_the_same(tmp_path):
@@ -36,8 +48,13 @@ def test_save_load_parts_then_generate_the_same(tmp_path):
     assert before.shape == (1, 6)
 
     files = {p.relative_to(tmp_path / "m").as_posix() for p in (tmp_path / "m").rglob("*") if p.is_file()}
-    assert {"config.json", "model.safetensors", "tokenizer.json", "preprocessor_config.json",
-            "audio_processor/preprocessor_config.json"} <= files
+    assert {
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "preprocessor_config.json",
+        "audio_processor/preprocessor_config.json",
+    } <= files
     assert json.loads((tmp_path / "m" / "config.json").read_text())["model_type"] == "mmtrain"
 
     model2, tok2, ip2, fe2 = load_parts(tmp_path / "m")
@@ -53,23 +70,37 @@ def test_save_load_parts_then_generate_the_same(tmp_path):
 
 def test_from_components_reads_folders(tmp_path):
     tok = build_tiny_tokenizer(tmp_path / "llm")
-    llm = AutoModelForCausalLM.from_config(Qwen2Config(
-        vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, tie_word_embeddings=True))
+    llm = AutoModelForCausalLM.from_config(
+        Qwen2Config(
+            vocab_size=len(tok),
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            tie_word_embeddings=True,
+        )
+    )
     llm.save_pretrained(tmp_path / "llm")
     tiny, *_ = build_tiny_model()
     # a full SigLIP (text + vision) folder and a full Whisper folder, as on the hub
-    siglip = SiglipModel(SiglipConfig(text_config=SiglipTextConfig(
-        hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, vocab_size=50),
-        vision_config=tiny.config.vision_config.to_dict() | {"vision_use_head": True}))
+    siglip = SiglipModel(
+        SiglipConfig(
+            text_config=SiglipTextConfig(
+                hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, vocab_size=50
+            ),
+            vision_config=tiny.config.vision_config.to_dict() | {"vision_use_head": True},
+        )
+    )
     siglip.save_pretrained(tmp_path / "siglip")
     whisper = WhisperForConditionalGeneration(tiny.config.audio_config)
     whisper.save_pretrained(tmp_path / "whisper")
 
     model, tok = MmForCausalLM.from_components(tmp_path / "llm", tmp_path / "siglip", tmp_path / "whisper")
     assert len(tok) == 406 and model.config.audio_pad_token_id == tok.convert_tokens_to_ids("<|audio_pad|>")
-    assert torch.equal(model.vision_tower.embeddings.patch_embedding.weight,
-                       siglip.vision_model.embeddings.patch_embedding.weight)
+    assert torch.equal(
+        model.vision_tower.embeddings.patch_embedding.weight, siglip.vision_model.embeddings.patch_embedding.weight
+    )
     assert torch.equal(model.audio_encoder.layers[1].fc1.weight, whisper.model.encoder.layers[1].fc1.weight)
     assert torch.equal(model.language_model.model.layers[0].mlp.up_proj.weight, llm.model.layers[0].mlp.up_proj.weight)
     assert not hasattr(model.vision_tower, "head")  # SigLIP's unused pooling head is dropped
