@@ -99,8 +99,8 @@ def chat(
 ) -> Iterator[str]:
     """Answer each user line in turn (one conversation); lines attach media with ``@image:`` / ``@audio:``.
 
-    >>> for answer in chat("runs/tiny/finetune", ["@image:cat.png What is this?", "And in Malay?"]):
-    ...     print(answer)
+    For example ``chat("runs/tiny/finetune", ["@image:cat.png What is this?", "And in Malay?"])``
+    yields two answers, the second knowing the first.
     """
     if not generation.get("temperature", 0) >= 0:
         raise ConfigError(f"--temperature must be 0 (greedy) or more, not {generation['temperature']:g}")

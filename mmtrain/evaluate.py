@@ -88,8 +88,8 @@ def evaluate(
     language (token-weighted), and ``samples`` generations against the reference answers.
     The report goes to ``out`` (default: ``<model_dir>/eval``) as ``report.json`` and ``report.md``.
 
-    >>> result = evaluate("runs/qwen2-0.5b/finetune", "stage2@3")
-    >>> result.perplexity, result.by_language
+    For example ``evaluate("runs/qwen2-0.5b/finetune", "stage2@3").by_language`` gives the loss and
+    perplexity of the English and the Malay turns.
     """
     from mmtrain.chat import ChatModel, Conversation
     from mmtrain.data.dataset import PackedDataset

@@ -107,8 +107,8 @@ def _training_arguments(cfg: RunConfig):
 def run(config: str | RunConfig, overrides: list[str] | tuple = (), progress: Progress = silent) -> RunResult:
     """Train one stage; the model, its processors and ``mmtrain.json`` (lineage) land in ``output_dir``.
 
-    >>> result = run("specs/train/tiny/finetune.yaml", ["training.max_steps=20"])
-    >>> result.train_loss, result.packing_efficiency
+    For example ``run("specs/train/tiny/finetune.yaml", ["training.max_steps=20"])`` trains the tiny
+    stage for 20 steps and returns its loss and packing efficiency.
     """
     from transformers import PrinterCallback, Trainer
 

@@ -44,8 +44,8 @@ def mix(
     content hash, so the mixture can be rebuilt exactly. The same spec on the same source versions
     gives the same record ids in the same order (``extra.mix_index``) on any machine.
 
-    >>> result = mix("specs/mixes/demo.yaml", dry_run=True)
-    >>> [(p["source"], p["rows_en"], p["rows_ms"], p["tokens"]) for p in result.plan]
+    For example ``mix("specs/mixes/demo.yaml", dry_run=True).plan`` lists, per source, the rows
+    in each language and their tokens, and writes nothing.
     """
     from mmdata.mix.commit import check_target, commit_mixture
     from mmdata.mix.draw import draw
