@@ -27,11 +27,15 @@ app = new_app("Train and use the SigLIP + Whisper-encoder + LLM model on an mmda
 
 
 def quiet_transformers() -> None:
-    """transformers' own bars and notices would interleave with ours."""
+    """transformers' own bars and notices would interleave with ours. Every command starts here, so a
+    machine without the ``train`` extra hears what to install instead of a ModuleNotFoundError."""
     import os
 
+    from mmdata.extras import import_extra
+
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    import torch
+    torch = import_extra("torch", "train", "mmtrain")
+    import_extra("transformers", "train", "mmtrain")
 
     if not torch.cuda.is_available():
         os.environ.setdefault("DS_ACCELERATOR", "cpu")  # else DeepSpeed warns on import that it found no GPU

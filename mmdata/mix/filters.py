@@ -178,8 +178,10 @@ class NearDedupe(CandidateFilter):
         MinHash LSH (``mmdata.mix.near``), streamed in batches. ``state.workers`` processes compute the
         signatures (None: by input size and cores); they are spawned, so a script calling this with
         workers must guard its entry point (``if __name__ == "__main__":``)."""
+        from mmdata.extras import import_extra
         from mmdata.mix.near import default_workers, near_copies
 
+        import_extra("datasketch", "mix", "near-dedupe (dedupe.near in the spec)")
         near, progress = self.setting(state.spec), state.progress
         text = fields_text(near.get("fields", ["chat"]))
         total = sum(state.count_by_source().values())

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mmdata.errors import MmdataError
+from mmdata.extras import import_extra
 
 
 def plot_report(report: dict, lengths: list[int], out: str | Path) -> list[Path]:
     """Write lengths.png, share_by_source.png and share_by_language_kind.png into ``out``; their paths."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise MmdataError("--plot needs matplotlib: pip install 'mmdata[mix]'") from exc
+    matplotlib = import_extra("matplotlib", "mix", "--plot")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []

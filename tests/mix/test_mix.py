@@ -513,3 +513,12 @@ def test_shipped_specs_load_and_the_reference_recipe_runs(store, tmp_path):
     from mmdata.validation import validate
 
     assert validate("stage2", store).ok
+
+
+def test_without_datasketch_near_dedupe_says_what_to_install(sources, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "datasketch", None)  # what an import finds when the package is missing
+    text = "name: n\nsources:\n  - {dataset: a}\ndedupe: {near: {threshold: 0.8}}\n"
+    with pytest.raises(MmdataError, match=r"near-dedupe .*pip install 'mmdata\[mix\]'"):
+        mix(spec(tmp_path, text), sources)

@@ -96,3 +96,15 @@ def test_the_deepspeed_launchers_local_rank_argument_is_dropped(tmp_path, monkey
     with pytest.raises(SystemExit) as done:
         train_main()
     assert done.value.code == 0 and (tmp_path / "t" / "config.json").exists()
+
+
+def test_without_the_train_extra_every_command_says_what_to_install(monkeypatch):
+    import sys
+
+    from typer.testing import CliRunner
+
+    monkeypatch.setitem(sys.modules, "transformers", None)  # what an import finds when the package is missing
+    for args in (["run", "--config", "tiny/finetune"], ["build-tiny", "--out", "x"]):
+        result = CliRunner().invoke(train_app, args)
+        assert result.exit_code == 1, result.output
+        assert "pip install 'mmdata[train]'" in result.output and "Traceback" not in result.output
