@@ -12,6 +12,7 @@ def plot_report(report: dict, lengths: list[int], out: str | Path) -> list[Path]
     matplotlib = import_extra("matplotlib", "mix", "--plot")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
