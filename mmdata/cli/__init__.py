@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from mmdata.cli import data, demo, inspect, jobs, mix
-from mmdata.cli.base import new_app, set_store, store_option
+from mmdata.cli.base import HelpLater, new_app, set_store, store_option
 
 app = new_app("Versioned bilingual (English/Malay) multimodal instruction data.")
 
@@ -56,7 +56,7 @@ for _name, _command in [
     ("export", data.export),
     ("demo", demo.demo),
 ]:
-    app.command(_name)(_command)
+    app.command(_name, cls=HelpLater)(_command)
 
 
 def main() -> None:

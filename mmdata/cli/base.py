@@ -7,10 +7,11 @@ Nothing here imports more than typer at module level: ``mmdata --help`` must sta
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 
 class Group(TyperGroup):
@@ -139,3 +140,33 @@ def print_dataclass(result) -> None:
     from mmdata.render import print_json
 
     print_json(asdict(result))
+
+
+# Help that lists what a registry holds (formats, exporters, synth types) is filled in when the help
+# is shown, not at import: importing every registered module costs ~40 ms, which `mmdata --help`
+# and every command would otherwise pay.
+_LATER: dict[str, Callable[[], str]] = {}
+
+
+def help_later(name: str, make: Callable[[], str]) -> str:
+    """A placeholder for help text that ``make()`` gives once the help of a ``HelpLater`` command is shown."""
+    token = f"<<{name}>>"
+    _LATER[token] = make
+    return token
+
+
+def _filled(text: str | None) -> str | None:
+    for token, make in _LATER.items():
+        if text and token in text:
+            text = text.replace(token, make())
+    return text
+
+
+class HelpLater(TyperCommand):
+    """A command whose help may hold ``help_later`` placeholders."""
+
+    def format_help(self, ctx, formatter):
+        self.help = _filled(self.help)
+        for param in self.params:
+            param.help = _filled(getattr(param, "help", None))
+        return super().format_help(ctx, formatter)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
 
 import typer
 
-from mmdata.cli.base import JsonOpt, WaitOpt, store
-from mmdata.exporters import registry as exporters
-from mmdata.formats import registry as formats
+from mmdata.cli.base import JsonOpt, WaitOpt, help_later, store
 
 # The --format help of both commands comes from the registries: a new format or exporter shows up in the help by itself.
-IMPORT_FORMAT_HELP = formats.help_text()
-EXPORT_FORMAT_HELP = exporters.help_text()
+IMPORT_FORMAT_HELP = help_later("import formats", lambda: import_module("mmdata.formats.registry").help_text())
+EXPORT_FORMAT_HELP = help_later("export formats", lambda: import_module("mmdata.exporters.registry").help_text())
 
 
 def import_(

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
 
 import typer
 
-from mmdata.cli.base import JsonOpt, WaitOpt, job_summary, print_dataclass, store
-from mmdata.synth.types import TYPES, help_lines
+from mmdata.cli.base import JsonOpt, WaitOpt, help_later, job_summary, print_dataclass, store
+
 
 # The --type help comes from the synthesis types' registry: a new type shows up here by itself.
-SYNTH_TYPE_LINES = help_lines()
-SYNTH_TYPE_HELP = f"What to make: {', '.join(list(TYPES)[:-1])} or {list(TYPES)[-1]} (see above)."
+def _type_names() -> str:
+    *rest, last = import_module("mmdata.synth.types").TYPES
+    return f"{', '.join(rest)} or {last}"
+
+
+SYNTH_TYPE_LINES = help_later("synth type lines", lambda: import_module("mmdata.synth.types").help_lines())
+SYNTH_TYPE_HELP = f"What to make: {help_later('synth types', _type_names)} (see above)."
 
 
 def crawl(

@@ -7,14 +7,14 @@ from pathlib import Path
 import typer
 
 from mmdata.cli.base import JsonOpt, WaitOpt, store
-from mmdata.exporters import registry as exporters
+from mmdata.cli.data import EXPORT_FORMAT_HELP
 
 
 def mix(
     spec: Path = typer.Option(..., "--spec", help="The mixture spec (YAML)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (rows per source and language); write nothing."),
     export_dir: Path | None = typer.Option(None, "--export", help="Also export the mixture to this new folder."),
-    export_format: str = typer.Option("mmtrain", "--format", help=f"Export format with --export: {exporters.help_text()}."),
+    export_format: str = typer.Option("mmtrain", "--format", help=f"Export format with --export: {EXPORT_FORMAT_HELP}."),
     plot: Path | None = typer.Option(None, "--plot", help="Write PNG charts of the report into this folder."),
     workers: int | None = typer.Option(
         None, "--workers", min=0, help="Processes for near-dedupe's signatures (default: by size and cores; 0: none)."

@@ -6,7 +6,6 @@ torchcodec. Conversations keep their media in ``images`` / ``audios`` lists, in 
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from mmdata.errors import MmdataError
@@ -88,6 +87,8 @@ def write(reader: VersionReader, out: Path, language: str, progress) -> dict:
                 row[SINGLE_MEDIA[kind]] = embedded(row.pop("media_id"))
             progress("exporting", n, reader.count)
             yield row
+
+    import tempfile
 
     from datasets.arrow_writer import ArrowWriter
 

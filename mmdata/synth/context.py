@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mmdata.records import PLACEHOLDERS
 from mmdata.synth import parse
@@ -12,6 +12,9 @@ from mmdata.synth.endpoint import Endpoint, ItemFailed
 from mmdata.synth.language import is_language, language_of
 from mmdata.synth.recipes import Recipe
 from mmdata.synth.sources import Item
+
+if TYPE_CHECKING:
+    import random
 
 PARSE_ATTEMPTS = 3
 
@@ -35,6 +38,8 @@ class Context:
     rng: random.Random = field(init=False)
 
     def __post_init__(self):
+        import random  # here, not at the top: `mmdata --help` imports this module for its registry
+
         self.rng = random.Random(self.item.seed)
 
     async def ask(

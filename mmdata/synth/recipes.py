@@ -6,7 +6,6 @@ content hash goes into every record it produced, so a prompt change is visible i
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -51,6 +50,8 @@ def _template(source: str):
 
 def load_recipe(default: str, path: str | Path | None = None) -> Recipe:
     """The recipe at ``path`` if given, else the shipped ``specs/prompts/<default>``."""
+    import hashlib  # here, not at the top: `mmdata --help` imports this module for its registry
+
     from mmdata.records import specs_dir
     from mmdata.yamlfile import load_yaml
 

@@ -3,7 +3,6 @@ and the items (units of work) a type groups them into."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -77,6 +76,8 @@ def load_items(store, synth_type: SynthType, refs: list[str], items_per_record: 
             ref = resolve(con, text)
             resolved.append(str(ref))
             rows += synth_type.read(con, ref)
+    import hashlib  # here, not at the top: `mmdata --help` imports this module for its registry
+
     items = []
     for index, group in enumerate(synth_type.group(rows, items_per_record, seed)):
         # The id names the sources (and the language of each context) and the seed: stable across

@@ -7,7 +7,6 @@ placeholder per item, in order. The three types differ only in the media they re
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 
 from mmdata.errors import InputError
@@ -36,6 +35,8 @@ def draw(pools: dict[str, list[dict]], media: tuple[str, ...], k: int, seed: int
     """Groups of k items drawn without replacement (seeded); image-audio takes both kinds, at least one each."""
     if k < 2:
         raise InputError("--items must be at least 2")
+    import random  # here, not at the top: `mmdata --help` imports this module for its registry
+
     rng = random.Random(seed)
     shuffled = {m: rng.sample(pools[m], len(pools[m])) for m in media}
     for m in media:
