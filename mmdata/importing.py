@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmdata.errors import InputError
-from mmdata.formats import open_source
+from mmdata.formats import Source, open_source
+from mmdata.formats.base import Item
 from mmdata.ingest import MediaResolver, RepeatedRecords, item_problems
 from mmdata.progress import ProgressCallback, silent
 from mmdata.records import Violation
@@ -81,6 +82,57 @@ def _row_count(store: Store, dataset: str) -> int:
         return con.execute(f'SELECT count(*) FROM lake."{dataset}"').fetchone()[0]
 
 
+def _stage(src: Source, resolver: MediaResolver, journal: RunJournal, progress: ProgressCallback) -> tuple[int, RejectTally]:
+    """Read every item of ``src`` into ``journal``: valid rows, their media, and rejects with file, line
+    and rule. Returns how many items were read, and the rejects' tally."""
+    checker = RecordChecker(src.record_kind)
+    tally = RejectTally(samples=MAX_REJECT_SAMPLES)
+    repeated = RepeatedRecords(src.record_kind)
+    read = 0
+    for item in src.items:
+        read += 1
+        problems = item_problems(item, src.record_kind, resolver, checker)
+        row = None if problems else to_row(src.record_kind, item.record)
+        problems = problems or repeated.check(item.line, row)
+        if problems:
+            _reject(src, item, problems, tally, journal)
+        else:
+            journal.records.add(row)
+        if read % 1000 == 0:
+            progress("reading", read, None)
+    progress("reading", read, read)
+    for info in resolver.seen.values():
+        journal.media.add(info.row())
+    return read, tally
+
+
+def _reject(src: Source, item: Item, problems: list[Violation], tally: RejectTally, journal: RunJournal) -> None:
+    raw = item.raw if isinstance(item.raw, str) else json.dumps(item.raw, ensure_ascii=False, default=str)
+    found = [
+        {
+            "file": str(src.path / item.file if item.file else src.path),
+            "line": item.line,
+            "field_path": problem.path,
+            "rule": problem.rule,
+            "message": problem.message,
+        }
+        for problem in problems
+    ]
+    tally.add(*found)
+    for problem in found:
+        journal.rejects.add({**problem, "record": raw[:4000]})
+
+
+def _message(result: ImportResult, path: Path) -> str:
+    if result.version is None:
+        return f"nothing new in {path} for {result.dataset}: {result.skipped} skipped, {result.rejected} rejected"
+    removed = f", {result.removed} removed" if result.removed else ""
+    return (
+        f"{result.dataset}@{result.version}: {result.imported} imported, {result.rejected} rejected, "
+        f"{result.skipped} skipped{removed}"
+    )
+
+
 def import_(
     source: str | Path,
     into: str,
@@ -111,45 +163,9 @@ def import_(
         result.message = f"{src.path} was already imported as {into}@{done}; nothing added"
         return result
 
-    checker = RecordChecker(src.record_kind)
     resolver = MediaResolver(store.media, src.media_root)
     journal = RunJournal(store.runs, "import", arrow_schema(src.record_kind))
-    tally = RejectTally(samples=MAX_REJECT_SAMPLES)
-    repeated = RepeatedRecords(src.record_kind)
-
-    def reject(item, problems: list[Violation]) -> None:
-        raw = item.raw if isinstance(item.raw, str) else json.dumps(item.raw, ensure_ascii=False, default=str)
-        found = [
-            {
-                "file": str(src.path / item.file if item.file else src.path),
-                "line": item.line,
-                "field_path": problem.path,
-                "rule": problem.rule,
-                "message": problem.message,
-            }
-            for problem in problems
-        ]
-        tally.add(*found)
-        for problem in found:
-            journal.rejects.add({**problem, "record": raw[:4000]})
-
-    for item in src.items:
-        result.read += 1
-        problems = item_problems(item, src.record_kind, resolver, checker)
-        if problems:
-            reject(item, problems)
-        else:
-            row = to_row(src.record_kind, item.record)
-            clash = repeated.check(item.line, row)
-            if clash:
-                reject(item, clash)
-            else:
-                journal.records.add(row)
-        if result.read % 1000 == 0:
-            progress("reading", result.read, None)
-    progress("reading", result.read, result.read)
-    for info in resolver.seen.values():
-        journal.media.add(info.row())
+    result.read, tally = _stage(src, resolver, journal, progress)
     staged = journal.close()
     result.rejected, result.rejects_by_rule, result.reject_samples = tally.items, tally.rules(), tally.samples
     held = _row_count(store, into) if replace and not allow_empty and staged.get("records") is None else 0
@@ -194,12 +210,5 @@ def import_(
         committed.unchanged,
     )
     result.duplicates = result.read - result.rejected - committed.staged
-    if result.version is None:
-        result.message = f"nothing new in {src.path} for {into}: {result.skipped} skipped, {result.rejected} rejected"
-    else:
-        result.message = (
-            f"{into}@{result.version}: {result.imported} imported, {result.rejected} rejected, {result.skipped} skipped"
-        )
-        if result.removed:
-            result.message += f", {result.removed} removed"
+    result.message = _message(result, src.path)
     return result

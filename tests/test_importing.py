@@ -78,19 +78,20 @@ def test_undecodable_media_is_rejected_not_fatal(store, media):
     ]
 
 
-def test_edits_change_records_and_replace_removes_missing(store, media, audio_instruction_file):
-    import_(audio_instruction_file, "talk", store)
-    edited = write_jsonl(
+@pytest.fixture
+def edited(media):
+    """The audio-instruction file's first record with a new answer, and a new record on the same clip."""
+    return write_jsonl(
         media / "edited.jsonl",
         [
-            {
-                "context": "ctx one",
-                "filename": "aud/x.wav",
-                "chat": chat(("What is said?", "Hello there.")),
-            },  # same question, new answer
+            {"context": "ctx one", "filename": "aud/x.wav", "chat": chat(("What is said?", "Hello there."))},
             {"context": "ctx three", "filename": "aud/x.wav", "chat": chat(("Anything new?", "Yes."))},
         ],
     )
+
+
+def test_edits_change_records_and_replace_removes_missing(store, edited, audio_instruction_file):
+    import_(audio_instruction_file, "talk", store)
     added = import_(edited, "talk", store)  # without --replace, new content is more data
     assert (added.version, added.added, added.changed, added.removed) == (2, 2, 0, 0)
     assert rows(store, 'SELECT count(*) AS n FROM lake."talk"') == [{"n": 4}]
@@ -99,19 +100,8 @@ def test_edits_change_records_and_replace_removes_missing(store, media, audio_in
     assert rows(store, 'SELECT count(*) AS n FROM lake."talk"') == [{"n": 2}]
 
 
-def test_replace_tells_an_edit_from_a_new_record(store, media, audio_instruction_file):
+def test_replace_tells_an_edit_from_a_new_record(store, edited, audio_instruction_file):
     import_(audio_instruction_file, "talk", store)
-    edited = write_jsonl(
-        media / "edited.jsonl",
-        [
-            {
-                "context": "ctx one",
-                "filename": "aud/x.wav",
-                "chat": chat(("What is said?", "Hello there.")),
-            },  # same question, new answer
-            {"context": "ctx three", "filename": "aud/x.wav", "chat": chat(("Anything new?", "Yes."))},
-        ],
-    )
     result = import_(edited, "talk", store, replace=True)
     assert (result.version, result.added, result.changed, result.removed) == (2, 1, 1, 1)
 

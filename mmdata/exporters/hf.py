@@ -11,6 +11,7 @@ from pathlib import Path
 from mmdata.errors import MmdataError
 from mmdata.exporters.common import VersionReader
 from mmdata.exporters.exporter import Exporter
+from mmdata.extras import import_extra
 from mmdata.records import MEDIA_FIELDS, SINGLE_MEDIA
 
 
@@ -56,10 +57,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def write(reader: VersionReader, out: Path, language: str, progress) -> dict:
-    try:
-        import datasets
-    except ImportError as exc:
-        raise MmdataError("the hf export needs the Hugging Face extra: pip install 'mmdata[hf]'") from exc
+    datasets = import_extra("datasets", "hf", "the hf export")
     kind = reader.version.record_kind
 
     def embedded(media_id: str) -> dict:

@@ -12,6 +12,7 @@ A filter acts at one of three points of the pipeline:
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -51,22 +52,24 @@ class MixFilter:
         return []
 
 
-class SourceFilter(MixFilter):
+class SourceFilter(MixFilter, ABC):
+    @abstractmethod
     def predicate(self, source: Source) -> str:
-        raise NotImplementedError
+        """The SQL predicate a source's records must meet."""
 
 
-class CandidateFilter(MixFilter):
+class CandidateFilter(MixFilter, ABC):
+    @abstractmethod
     def dropped(self, state: MixState) -> str | pa.Table:
         """A SQL condition over ``state.candidates`` true for the rows to drop, or a table of their (src, id)."""
-        raise NotImplementedError
 
 
-class LanguageFilter(MixFilter):
+class LanguageFilter(MixFilter, ABC):
     column: str
 
+    @abstractmethod
     def usable(self) -> pl.Expr:
-        raise NotImplementedError
+        """A polars predicate over the ``column`` values: true where the language can be made."""
 
 
 class Where(SourceFilter):

@@ -83,7 +83,7 @@ def synthesize(
 
     import asyncio
 
-    from mmdata.jobs import Job, Made
+    from mmdata.jobs import Job
     from mmdata.store.lake import Store
     from mmdata.store.versions import Lineage
     from mmdata.synth.endpoint import EndpointDown, RequestCache
@@ -97,20 +97,13 @@ def synthesize(
     items, resolved = load_items(store, kind, sources, items_per_record, seed)
     items = [i for i in items if job.mine(i.id)][:limit]
     result = SynthResult(into, items=len(items))
-    if dry_run:
-        result.prompts = [
-            {
-                "item": item.id,
-                "sources": [s["id"] for s in item.sources],
-                "messages": [{"role": "user", "content": kind.first_prompt(main_recipe, translator, item, vision)}],
-                "sampling": main_recipe.sampling,
-            }
-            for item in items[:3]
-        ]
-        target = endpoint or os.environ.get("OPENAI_BASE_URL") or "the endpoint given with --endpoint"
-        result.message = f"dry run: {len(items)} items of {type} would be sent to {target}"
-        return result
     base_url = endpoint or os.environ.get("OPENAI_BASE_URL")
+    if dry_run:
+        result.prompts = _preview(kind, main_recipe, translator, items[:3], vision)
+        result.message = (
+            f"dry run: {len(items)} items of {type} would be sent to {base_url or 'the endpoint given with --endpoint'}"
+        )
+        return result
     if not base_url:
         raise InputError("no endpoint: pass --endpoint URL or set OPENAI_BASE_URL")
     import_extra("openai", "synth", "synthesize")
@@ -138,46 +131,19 @@ def synthesize(
     result.already = len(items) - len(todo)
     cache = RequestCache(store.root / "cache" / "requests.sqlite")
 
-    async def run() -> None:
+    def client():
         from mmdata.synth.endpoint import Endpoint
+
+        key = os.environ.get(api_key_env)
+        return Endpoint(base_url, model, key, cache, concurrency, rpm, tpm, timeout, give_up_after=give_up_after)
+
+    def worker(client):
         from mmdata.synth.worker import Synthesizer
 
-        client = Endpoint(
-            base_url, model, os.environ.get(api_key_env), cache, concurrency, rpm, tpm, timeout, give_up_after=give_up_after
-        )
-        work = Synthesizer(kind, client, main_recipe, translator, store.media.path, vision, ",".join(resolved))
-        started, finished = time.monotonic(), 0
-
-        def report(_item, outcome: Outcome) -> None:
-            nonlocal finished
-            finished += 1
-            if isinstance(outcome, Made):
-                result.made += 1
-                result.records += len(outcome.records)
-            elapsed = max(time.monotonic() - started, 1e-9)
-            stats = client.stats
-            tokens = stats.prompt_tokens + stats.completion_tokens
-            progress(
-                "synthesizing",
-                finished,
-                len(todo),
-                note=f"{stats.sent / elapsed:.1f} req/s, {tokens / elapsed:.0f} tok/s, {job.failures.items} rejected",
-            )
-
-        try:
-            await job.run_async(todo, _key, work, concurrency, report)
-        except EndpointDown as exc:
-            result.stopped = str(exc)
-        finally:
-            await client.close()
-            s = client.stats
-            result.requests_sent, result.requests_cached, result.retries = s.sent, s.cached, s.retries
-            result.tokens = {"prompt": s.prompt_tokens, "completion": s.completion_tokens}
-            result.errors = dict(s.errors)
-            result.seconds = round(time.monotonic() - started, 3)
+        return Synthesizer(kind, client, main_recipe, translator, store.media.path, vision, ",".join(resolved))
 
     try:
-        asyncio.run(run())
+        asyncio.run(_send(job, todo, client, worker, concurrency, result, progress))
     finally:
         cache.close()
         result.version = job.commit()  # also after a stop: what was made is kept, and the same command resumes
@@ -191,6 +157,53 @@ def synthesize(
     if result.stopped:
         raise EndpointDown(result.stopped + f" ({result.made} items made and committed)")
     return result
+
+
+def _preview(kind, recipe, translator, items: list, vision: bool) -> list[dict]:
+    """What a dry run shows: the first prompt of each item, as it would be sent."""
+    return [
+        {
+            "item": item.id,
+            "sources": [s["id"] for s in item.sources],
+            "messages": [{"role": "user", "content": kind.first_prompt(recipe, translator, item, vision)}],
+            "sampling": recipe.sampling,
+        }
+        for item in items
+    ]
+
+
+async def _send(job, todo: list, make_client, make_worker, concurrency: int, result: SynthResult, progress) -> None:
+    """Run the job's workers against one endpoint client; its figures go into ``result``, also when it
+    stops early (an endpoint that is down ends the run, keeping what was made)."""
+    from mmdata.jobs import Made
+    from mmdata.synth.endpoint import EndpointDown
+
+    client = make_client()
+    started, finished = time.monotonic(), 0
+
+    def report(_item, outcome: Outcome) -> None:
+        nonlocal finished
+        finished += 1
+        if isinstance(outcome, Made):
+            result.made += 1
+            result.records += len(outcome.records)
+        elapsed = max(time.monotonic() - started, 1e-9)
+        stats = client.stats
+        tokens = stats.prompt_tokens + stats.completion_tokens
+        rates = f"{stats.sent / elapsed:.1f} req/s, {tokens / elapsed:.0f} tok/s, {job.failures.items} rejected"
+        progress("synthesizing", finished, len(todo), note=rates)
+
+    try:
+        await job.run_async(todo, _key, make_worker(client), concurrency, report)
+    except EndpointDown as exc:
+        result.stopped = str(exc)
+    finally:
+        await client.close()
+        s = client.stats
+        result.requests_sent, result.requests_cached, result.retries = s.sent, s.cached, s.retries
+        result.tokens = {"prompt": s.prompt_tokens, "completion": s.completion_tokens}
+        result.errors = dict(s.errors)
+        result.seconds = round(time.monotonic() - started, 3)
 
 
 def _key(item) -> str:
