@@ -134,42 +134,29 @@ def run(config: str | RunConfig, overrides: list[str] | tuple = (), progress: Pr
     model, tokenizer, image_processor, feature_extractor = build_model(cfg)
     trainable = set_trainable(model, set(cfg.trainable))
     layout = model.config.media_layout()
-    data_options = dict(
-        max_length=cfg.data.max_length,
-        train_on=cfg.data.train_on,
-        chat_template=cfg.data.chat_template,
-        overlong=cfg.data.overlong,
-    )
     lengths: dict[str, int] = {}
-    # One rank tokenizes and measures the audio; the others read its cache.
     cache = Path(cfg.output_dir) / "cache"
-    with args.main_process_first(desc="tokenizing"):
-        train = PackedDataset(
-            train_records,
+
+    def packed(records: list[dict]) -> PackedDataset:
+        return PackedDataset(
+            records,
             tokenizer,
             image_processor,
             feature_extractor,
             layout,
+            max_length=cfg.data.max_length,
+            train_on=cfg.data.train_on,
+            chat_template=cfg.data.chat_template,
+            overlong=cfg.data.overlong,
             audio_lengths=lengths,
             cache_dir=cache,
             progress=progress,
-            **data_options,
         )
-        evaluation = (
-            PackedDataset(
-                eval_records,
-                tokenizer,
-                image_processor,
-                feature_extractor,
-                layout,
-                audio_lengths=lengths,
-                cache_dir=cache,
-                progress=progress,
-                **data_options,
-            )
-            if eval_records
-            else None
-        )
+
+    # One rank tokenizes and measures the audio; the others read its cache.
+    with args.main_process_first(desc="tokenizing"):
+        train = packed(train_records)
+        evaluation = packed(eval_records) if eval_records else None
     if len(train) == 0:
         raise ConfigError(f"{folder}: no training sample fits max_length={cfg.data.max_length} with a reply to learn")
 
