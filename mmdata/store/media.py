@@ -10,6 +10,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -126,19 +127,18 @@ class MediaFolder:
     def __init__(self, root: Path):
         self.root = Path(root)
 
+    @property
+    def location(self) -> str:
+        """Where the media lives, for messages."""
+        return str(self.root)
+
     def _target(self, media_id: str, ext: str) -> Path:
         return self.root / media_id[:2] / f"{media_id}{ext}"
 
     def add(self, source: Path) -> MediaInfo:
         """Probe ``source`` and copy it in (atomically: a crash never leaves half a file)."""
         info = probe(source)
-        target = self._target(info.id, info.ext)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-            os.close(fd)
-            shutil.copyfile(source, tmp)
-            os.replace(tmp, target)
+        self.put(Path(source), info.id, info.ext)
         return info
 
     def add_bytes(self, data: bytes, ext: str) -> MediaInfo:
@@ -168,7 +168,42 @@ class MediaFolder:
         return matches[0] if matches else None
 
     def path(self, media_id: str) -> Path:
+        """The stored file of ``media_id``; MediaMissing when it is not stored."""
         found = self.find(media_id)
         if found is None:
             raise MediaMissing(f"media {media_id} is not in {self.root}")
         return found
+
+    # What copying between media stores (a folder and an ``ObjectMedia``) needs: the same on both.
+
+    def has(self, media_id: str) -> bool:
+        """Whether ``media_id`` is stored."""
+        return self.find(media_id) is not None
+
+    def entries(self) -> Iterator[tuple[str, str]]:
+        """Every stored ``(media_id, ext)``."""
+        if not self.root.is_dir():
+            return
+        for folder in sorted(self.root.iterdir()):
+            if folder.is_dir() and len(folder.name) == 2:
+                for file in sorted(folder.iterdir()):
+                    if is_media_id(file.stem) and file.suffix:  # not the .incoming- temp files
+                        yield file.stem, file.suffix
+
+    def put(self, path: Path, media_id: str, ext: str) -> bool:
+        """Copy in ``path``, already known to hold ``media_id``, unless stored; whether it copied.
+
+        Atomic: a crash never leaves half a file under the final name."""
+        target = self._target(media_id, ext.lower())
+        if target.exists():
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        os.close(fd)
+        try:
+            shutil.copyfile(path, tmp)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        os.replace(tmp, target)
+        return True

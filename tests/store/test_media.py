@@ -77,3 +77,19 @@ def test_a_cut_flac_counts_for_what_decodes(tmp_path):
     (tmp_path / "cut.flac").write_bytes(data[: len(data) // 2])
     assert probe(tmp_path / "a.flac").duration_s == pytest.approx(2.0)
     assert probe(tmp_path / "cut.flac").duration_s < 1.5  # STREAMINFO still says 2 s
+
+
+def test_media_folder_has_entries_and_put(tmp_path):
+    folder = MediaFolder(tmp_path / "media")
+    assert list(folder.entries()) == [] and folder.location == str(tmp_path / "media")
+    wav = make_wav(tmp_path / "x.wav")
+    media_id = sha256_file(wav)
+    assert not folder.has(media_id)
+    assert folder.put(wav, media_id, ".WAV")  # no probe: the caller vouches for the id
+    assert not folder.put(wav, media_id, ".wav")
+    assert folder.has(media_id) and folder.path(media_id).read_bytes() == wav.read_bytes()
+    (tmp_path / "media" / media_id[:2] / ".incoming-abc").write_bytes(b"half")  # an interrupted copy
+    assert list(folder.entries()) == [(media_id, ".wav")]
+    with pytest.raises(FileNotFoundError):
+        folder.put(tmp_path / "gone.png", "1" * 64, ".png")
+    assert not list((tmp_path / "media").rglob(f"{'1' * 64}*"))
