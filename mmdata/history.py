@@ -6,7 +6,7 @@ from mmdata.errors import InputError
 from mmdata.options import at_least
 from mmdata.store.lake import Store, fetch_dicts
 from mmdata.store.tables import from_row
-from mmdata.store.versions import resolve, set_tag
+from mmdata.store.versions import resolve, set_tag, split_ref
 
 
 def diff(a: str, b: str, store: Store | str | None = None, limit: int = 3) -> dict:
@@ -60,7 +60,7 @@ def diff(a: str, b: str, store: Store | str | None = None, limit: int = 3) -> di
 def tag(ref: str, name: str, store: Store | str | None = None, wait: float | None = None) -> dict:
     """Point tag ``name`` at version ``ref`` (``name@N``); ``ref``'s dataset then answers to ``dataset@name``."""
     store = Store.of(store)
-    with store.transaction(wait) as con:
+    with store.transaction(wait, locks=[split_ref(ref)[0]]) as con:
         version = resolve(con, ref)
         set_tag(con, version, name)
     return {"dataset": version.dataset, "version": version.version, "tag": name}

@@ -104,8 +104,61 @@ def hold_write_lock(root: Path, seconds: float = 30) -> Iterator[subprocess.Pope
         holder.wait()
 
 
+def pytest_generate_tests(metafunc):
+    # Modules marked ``both_stores`` run every test that uses ``store`` on a local and a team store.
+    if "store" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_stores"):
+        metafunc.parametrize("store", ["local", "team"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL cluster (unix socket only) for the whole run; skips without PostgreSQL."""
+    from tests.servers import start_postgres, stop_postgres
+
+    try:
+        server = start_postgres()
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", "") or exc
+        pytest.skip(f"no PostgreSQL for team-store tests: {detail}")
+    yield server
+    stop_postgres(server)
+
+
+@pytest.fixture(scope="session")
+def s3():
+    """moto's S3 server on loopback, reached through the standard AWS environment variables."""
+    import os
+
+    from tests.servers import S3_ENV, start_s3
+
+    try:
+        server = start_s3()
+    except RuntimeError as exc:
+        pytest.skip(f"no S3 server for team-store tests: {exc}")
+    saved = {k: os.environ.get(k) for k in [*S3_ENV, "AWS_ENDPOINT_URL"]}
+    os.environ.update({**S3_ENV, "AWS_ENDPOINT_URL": server.endpoint})
+    yield server
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    server.process.kill()
+    server.process.wait()
+
+
 @pytest.fixture
-def store(tmp_path) -> Store:
+def team_store(tmp_path, postgres, s3) -> Store:
+    """A fresh team store: a new PostgreSQL database as its catalog, a new bucket for data and media."""
+    from mmdata.stores import init_store
+
+    return init_store(tmp_path / "store", catalog=f"postgres:{postgres.database()}", data=f"s3://{s3.bucket()}/lake/")
+
+
+@pytest.fixture
+def store(request, tmp_path) -> Store:
+    if getattr(request, "param", "local") == "team":
+        return request.getfixturevalue("team_store")
     return Store(tmp_path / "store")
 
 

@@ -6,6 +6,9 @@ from mmdata.importing import import_
 from mmdata.inspect import log, ls, show, stats
 from tests.conftest import SAMPLES, chat, write_jsonl
 
+# Each test that uses the store fixture runs on a local and on a team store (PostgreSQL + S3).
+pytestmark = pytest.mark.both_stores
+
 
 @pytest.fixture
 def edited(store, media, audio_instruction_file):

@@ -6,6 +6,9 @@ from mmdata.errors import InputError
 from mmdata.importing import import_
 from tests.conftest import SAMPLES, chat, make_png, write_jsonl
 
+# Each test that uses the store fixture runs on a local and on a team store (PostgreSQL + S3).
+pytestmark = pytest.mark.both_stores
+
 
 def rows(store, sql):
     with store.reader() as con:

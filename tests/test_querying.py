@@ -11,6 +11,9 @@ from mmdata.querying import query
 from mmdata.store.lake import Store
 from tests.conftest import chat, make_wav, write_jsonl
 
+# Each test that uses the store fixture runs on a local and on a team store (PostgreSQL + S3).
+pytestmark = pytest.mark.both_stores
+
 
 @pytest.fixture
 def two_versions(store, media, audio_instruction_file):

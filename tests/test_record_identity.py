@@ -9,6 +9,9 @@ from mmdata.history import diff
 from mmdata.importing import import_
 from tests.conftest import chat, make_png, write_jsonl
 
+# Each test that uses the store fixture runs on a local and on a team store (PostgreSQL + S3).
+pytestmark = pytest.mark.both_stores
+
 
 def count(store, dataset):
     with store.reader() as con:

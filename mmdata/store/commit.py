@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
+
+import duckdb
 
 from mmdata.errors import InputError
 from mmdata.progress import ProgressCallback, silent
@@ -11,6 +17,8 @@ from mmdata.store.lake import Rollback, Store
 from mmdata.store.sql import sql_string
 from mmdata.store.tables import arrow_schema
 from mmdata.store.versions import Lineage, record_version
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -56,31 +64,54 @@ def commit_staged(
     path with the table's columns, so it becomes the dataset's only data file as it is, with no
     copy; the caller deletes it when no version was made.
     """
-    result = CommitResult()
     progress("committing", 0, 1)
-    with store.transaction(wait) as con:
-        _prepare(con, dataset, record_kind, staged.get("records"), unique_keys)
-        if record_kind == "conversation" and not unique_keys:
-            _pair_edits(con, dataset, near=replace)
-        _upsert(con, dataset, result, replace, adopt=staged["records"] if adopt and replace and unique_keys else None)
-        if result.changes:
-            result.version = record_version(
-                con,
-                dataset,
-                record_kind,
-                lineage,
-                {**(counts or {}), **{k: v for k, v in asdict(result).items() if k != "version"}},
-            )
-        inserted = _add_rejects(con, dataset, result.version, run_id, staged.get("rejects"))
-        if staged.get("media"):
-            con.execute(
-                f"INSERT INTO lake._media SELECT * FROM read_parquet({sql_string(staged['media'])}) "
-                f"WHERE id NOT IN (SELECT id FROM lake._media)"
-            )
-        if not result.changes and not inserted:
-            raise Rollback
-        progress("committing", 1, 1)
+    locks = [dataset] + (["_media"] if staged.get("media") else [])
+
+    def attempt() -> CommitResult:
+        result = CommitResult()
+        with store.transaction(wait, locks=locks) as con:
+            _prepare(con, dataset, record_kind, staged.get("records"), unique_keys)
+            if record_kind == "conversation" and not unique_keys:
+                _pair_edits(con, dataset, near=replace)
+            _upsert(con, dataset, result, replace, adopt=staged["records"] if adopt and replace and unique_keys else None)
+            if result.changes:
+                result.version = record_version(
+                    con,
+                    dataset,
+                    record_kind,
+                    lineage,
+                    {**(counts or {}), **{k: v for k, v in asdict(result).items() if k != "version"}},
+                )
+            inserted = _add_rejects(con, dataset, result.version, run_id, staged.get("rejects"))
+            if staged.get("media"):
+                con.execute(
+                    f"INSERT INTO lake._media SELECT * FROM read_parquet({sql_string(staged['media'])}) "
+                    f"WHERE id NOT IN (SELECT id FROM lake._media)"
+                )
+            if not result.changes and not inserted:
+                raise Rollback
+        return result
+
+    result = retry_conflicts(attempt)
+    progress("committing", 1, 1)
     return result
+
+
+def retry_conflicts(attempt: Callable[[], T], tries: int = 8) -> T:
+    """``attempt()``, done again after a DuckLake transaction conflict (up to ``tries`` times).
+
+    Our locks keep two commits off one dataset, but DuckLake may still see a conflict with a
+    commit elsewhere in the lake (two datasets created at once): nothing of the failed
+    transaction was kept, so doing all of it again is safe.
+    """
+    for n in range(1, tries + 1):
+        try:
+            return attempt()
+        except duckdb.TransactionException as exc:
+            if "conflict" not in str(exc).lower() or n == tries:
+                raise
+            time.sleep(random.uniform(0.05, 0.3) * n)
+    raise AssertionError("unreachable")
 
 
 def _prepare(con, dataset: str, record_kind: str, records: Path | None, unique_keys: bool = False) -> None:

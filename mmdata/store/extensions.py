@@ -1,8 +1,8 @@
-"""Load DuckLake and the SQLite scanner without the network.
+"""Load DuckLake and the extensions it needs without the network.
 
 A plain ``LOAD ducklake`` downloads the extension on first use, which fails offline. The PyPI
-wheels ``duckdb-extension-ducklake`` / ``duckdb-extension-sqlite-scanner`` carry the signed
-binaries for one duckdb release; we load those files directly, signature checks left on.
+wheels ``duckdb-extension-<name>`` carry the signed binaries for one duckdb release; we load
+those files directly, signature checks left on.
 """
 
 from __future__ import annotations
@@ -15,7 +15,13 @@ import duckdb
 from mmdata.errors import MmdataError
 from mmdata.store.sql import sql_string
 
-_WHEELS = {"ducklake": "duckdb_extension_ducklake", "sqlite_scanner": "duckdb_extension_sqlite_scanner"}
+_WHEELS = {
+    "ducklake": "duckdb_extension_ducklake",
+    "sqlite_scanner": "duckdb_extension_sqlite_scanner",
+    # A team store (the ``team`` extra): a PostgreSQL catalog, data on object storage.
+    "postgres_scanner": "duckdb_extension_postgres_scanner",
+    "httpfs": "duckdb_extension_httpfs",
+}
 
 
 def _wheel_binary(name: str) -> Path | None:

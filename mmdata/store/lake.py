@@ -8,9 +8,9 @@ Layout of a local store::
     <root>/runs/<run-id>/   run journals of long jobs (staged rows, resumable state)
     <root>/write.lock       the single-writer lock
 
-For a team, the catalog may be a PostgreSQL DSN (``MMDATA_CATALOG=postgres:dbname=lake host=...``)
-and the data path an object-store URL (``MMDATA_DATA_PATH=s3://bucket/lake/``); media and run
-journals stay under the root, which should then be a shared folder.
+A team store (``mmdata store init``; see ``address``) has the same parts elsewhere: the catalog
+in PostgreSQL, ``data/`` and ``media/`` under an object-store URL or a shared folder. Its root
+folder holds the descriptor, this machine's run journals and a cache of the media it read.
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ from pathlib import Path
 import duckdb
 
 from mmdata.errors import MmdataError, StoreBusyError
+from mmdata.store.address import Address, hide_password, locate, resolve_root
+from mmdata.store.bucket import configure_duckdb, is_url
 from mmdata.store.extensions import load_extension
-from mmdata.store.lock import write_lock
+from mmdata.store.lock import catalog_locks, write_lock
 from mmdata.store.media import MediaFolder
 from mmdata.store.sql import sql_string
 
-DEFAULT_ROOT = "mmdata-store"
+__all__ = ["Rollback", "Store", "fetch_dicts", "resolve_root"]
 
 # Bookkeeping tables that live in the lake beside the datasets (names start with "_").
 _META_DDL = [
@@ -44,6 +46,7 @@ _META_DDL = [
     """CREATE TABLE IF NOT EXISTS lake._media (
         id VARCHAR, ext VARCHAR, kind VARCHAR, bytes BIGINT, duration_s DOUBLE,
         sample_rate INTEGER, channels INTEGER, width INTEGER, height INTEGER)""",
+    "CREATE TABLE IF NOT EXISTS lake._shards (run VARCHAR, shard INTEGER, shards INTEGER, finished_at TIMESTAMP, result VARCHAR)",
 ]
 
 
@@ -72,8 +75,6 @@ def _sandbox(con: duckdb.DuckDBPyConnection, data_path: str) -> None:
     tables and every later SET are refused by DuckDB itself. The data folder is still writable
     through functions that write files, which is why ``querying`` also refuses those by name."""
     folder = data_path if data_path.endswith("/") else data_path + "/"
-    if "://" in data_path:
-        con.execute("LOAD httpfs")  # object storage: autoloading it at the first scan is switched off below
     for setting in (
         f"allowed_directories = [{sql_string(folder)}]",
         "autoload_known_extensions = false",
@@ -93,29 +94,28 @@ def damaged(store: Store, exc: Exception) -> MmdataError:
     )
 
 
+def _media(location: str, cache: Path):
+    if is_url(location):
+        from mmdata.store.object_media import ObjectMedia
+
+        return ObjectMedia(location, cache)
+    return MediaFolder(Path(location))
+
+
 class Rollback(Exception):
     """Raise inside ``Store.transaction`` to undo it quietly (e.g. when nothing changed)."""
-
-
-def resolve_root(root: str | os.PathLike | None) -> Path:
-    """``--store`` beats ``$MMDATA_HOME`` beats ``./mmdata-store``."""
-    return Path(root or os.environ.get("MMDATA_HOME") or DEFAULT_ROOT).expanduser()
 
 
 class Store:
     """Open (or create on first write) the store at ``root``; ``reader()`` and ``transaction()`` give connections."""
 
-    def __init__(self, root: str | os.PathLike | None = None, catalog: str | None = None, data_path: str | None = None):
-        self.root = resolve_root(root)
-        catalog = catalog or os.environ.get("MMDATA_CATALOG")
-        data_path = data_path or os.environ.get("MMDATA_DATA_PATH")
-        # A local store (catalog and data both in the folder) must open wherever the folder is moved
-        # to: the catalog remembers the absolute data path it was made with, and DuckLake refuses
-        # another one unless told to override it. Every data file path it records is relative.
-        self.local = catalog is None and data_path is None
-        self.catalog = catalog or f"sqlite:{self.root / 'catalog.sqlite'}"
-        self.data_path = data_path or os.path.abspath(self.root / "data")
-        self.media = MediaFolder(self.root / "media")
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.address: Address = locate(root)
+        self.root = self.address.root
+        self.team = self.address.team
+        self.catalog = self.address.catalog
+        self.data_path = self.address.data_path
+        self.media = _media(self.address.media, self.root / "cache" / "media")
         self.runs = self.root / "runs"
 
     @classmethod
@@ -130,7 +130,11 @@ class Store:
     def exists(self) -> bool:
         if self.catalog.startswith("sqlite:"):
             return Path(self.catalog.removeprefix("sqlite:")).exists()
-        return True
+        return True  # a team store's descriptor exists (else it would be local), and init made its catalog
+
+    def where(self) -> str:
+        """The catalog's address without a password (for messages)."""
+        return hide_password(self.catalog)
 
     def connect(self, read_only: bool = True, sandbox: bool = False) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with the lake attached as ``lake``.
@@ -181,13 +185,24 @@ class Store:
             con.execute(f"SET memory_limit = '{os.environ.get('MMDATA_WRITE_MEMORY', '1GB')}'")
             con.execute(f"SET temp_directory = {sql_string(self.runs / '.spill')}")
             con.execute("SET preserve_insertion_order = false")
-        if self.catalog.startswith("sqlite:"):
-            load_extension(con, "sqlite_scanner")
-        load_extension(con, "ducklake")
+        try:
+            load_extension(con, "postgres_scanner" if self.team else "sqlite_scanner")
+            load_extension(con, "ducklake")
+            if is_url(self.data_path):
+                configure_duckdb(con)
+            if self.team:
+                # Commits into different datasets race for the next snapshot id; DuckLake retries
+                # those itself, and with a fleet committing at once it needs more than 10 tries.
+                con.execute("SET ducklake_max_retry_count = 100")
+        except BaseException:
+            con.close()
+            raise
         # No data inlining: our writes are batches, and inlined rows make every scan also query the catalog.
+        # A local store must open wherever its folder is moved to: the catalog remembers the absolute
+        # data path it was made with, and DuckLake refuses another one unless told to override it.
         options = (
             f"DATA_PATH {sql_string(self.data_path)}"
-            + (", OVERRIDE_DATA_PATH true" if self.local else "")
+            + ("" if self.team else ", OVERRIDE_DATA_PATH true")
             + (", READ_ONLY" if read_only else ", DATA_INLINING_ROW_LIMIT 0")
         )
         try:
@@ -196,9 +211,10 @@ class Store:
                 _sandbox(con, self.data_path)
         except duckdb.Error as exc:
             con.close()
-            if "locked" in str(exc):
-                raise StoreBusyError(f"store is busy: the catalog {self.catalog} is locked; retry") from exc
-            raise MmdataError(f"cannot open the store catalog {self.catalog}: {exc}") from exc
+            message = hide_password(" ".join(str(exc).split()))
+            if "locked" in message:
+                raise StoreBusyError(f"store is busy: the catalog {self.where()} is locked; retry") from None
+            raise MmdataError(f"cannot open the store catalog {self.where()}: {message}") from None
         return con
 
     @contextmanager
@@ -211,10 +227,23 @@ class Store:
         finally:
             con.close()
 
+    def lock(self, names: list[str], wait: float | None = None):
+        """The write lock: the local store's one lock file, or a team catalog's locks on ``names``."""
+        if self.team:
+            return catalog_locks(self.catalog.removeprefix("postgres:"), names, wait)
+        return write_lock(self.root / "write.lock", wait)
+
     @contextmanager
-    def transaction(self, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Hold the write lock and one DuckLake transaction: all of it commits, or none of it."""
-        with write_lock(self.root / "write.lock", wait):
+    def transaction(self, wait: float | None = None, locks: list[str] = ()) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Hold the write lock and one DuckLake transaction: all of it commits, or none of it.
+
+        ``locks``: what the transaction changes (dataset names, or ``_media``...). A local store
+        admits one writer at a time whatever they are; a team store serialises only writers that
+        name the same thing, and every transaction there must name what it changes.
+        """
+        if self.team and not locks:
+            raise ValueError("a transaction on a team store must name what it locks")
+        with self.lock(list(locks), wait):
             con = self.connect(read_only=False)
             try:
                 con.execute("BEGIN")

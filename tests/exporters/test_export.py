@@ -10,6 +10,9 @@ from mmdata.store.lake import Store
 from mmdata.store.tables import from_row
 from tests.conftest import SAMPLES, write_jsonl
 
+# Each test that uses the store fixture runs on a local and on a team store (PostgreSQL + S3).
+pytestmark = pytest.mark.both_stores
+
 
 @pytest.fixture
 def filled(store):

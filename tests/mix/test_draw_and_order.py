@@ -2,11 +2,15 @@ from types import SimpleNamespace
 
 import numpy as np
 import polars as pl
+import pytest
 
 from mmdata.mix.draw import draw
 from mmdata.mix.hashing import hash_order, mix64
 from mmdata.mix.languages import apply_languages
 from mmdata.mix.order import order_and_name
+
+# Each test that uses the store fixture runs on a local and on a team store (PostgreSQL + S3).
+pytestmark = pytest.mark.both_stores
 
 
 def test_mix64_is_splitmix64():

@@ -25,6 +25,9 @@ from mmdata.mix.filters import (
 )
 from mmdata.mix.state import MixState
 
+# Each test that uses the store fixture runs on a local and on a team store (PostgreSQL + S3).
+pytestmark = pytest.mark.both_stores
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -12,6 +12,9 @@ from mmdata.store.lake import Store
 from tests.conftest import write_jsonl
 from tests.mix.conftest import fill, rows, spec
 
+# Each test that uses the store fixture runs on a local and on a team store (PostgreSQL + S3).
+pytestmark = pytest.mark.both_stores
+
 
 def test_modes_sizes_and_lineage(sources, tmp_path):
     result = mix(

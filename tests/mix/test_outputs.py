@@ -3,10 +3,15 @@ kinds, re-runs, and the shipped specs."""
 
 import json
 
+import pytest
+
 from mmdata.importing import import_
 from mmdata.mix import mix
 from tests.conftest import make_png, make_wav, write_jsonl
 from tests.mix.conftest import rows, spec
+
+# Each test that uses the store fixture runs on a local and on a team store (PostgreSQL + S3).
+pytestmark = pytest.mark.both_stores
 
 
 def test_instruction_pools_redraw_the_question_and_keep_placeholders(sources, tmp_path):

@@ -13,6 +13,9 @@ from mmdata.store.lock import write_lock
 from mmdata.store.versions import list_versions, redact, resolve
 from tests.conftest import chat, hold_write_lock, write_jsonl
 
+# Each test that uses the store fixture runs on a local and on a team store (PostgreSQL + S3).
+pytestmark = pytest.mark.both_stores
+
 
 def test_store_location_precedence(tmp_path, monkeypatch):
     monkeypatch.delenv("MMDATA_HOME", raising=False)
@@ -157,7 +160,8 @@ def test_a_store_folder_can_be_moved(store, audio_instruction_file, tmp_path, ho
     )
     assert import_(newer, "talk", again).version == 4
     files = query("SELECT data_file FROM ducklake_list_files('lake', 'talk')", again).table.column("data_file").to_pylist()
-    assert files and all(f.startswith(str(moved / "data")) for f in files)
+    # A local store's data moves with its folder; a team store's folder is only its address.
+    assert files and all(f.startswith(again.data_path if again.team else str(moved / "data")) for f in files)
     assert query('SELECT count(*) AS n FROM "talk@1"', again).table.to_pylist() == [{"n": 2}]
     assert not store.root.exists()  # nothing was written back at the old place
 
@@ -200,13 +204,15 @@ def test_a_store_path_with_a_quote_opens(tmp_path):
         "INSERT INTO __ducklake_metadata_lake.ducklake_metadata VALUES ('a', 'b', NULL, NULL)",
     ],
 )
-def test_the_sandbox_refuses_on_its_own(store, audio_instruction_file, tmp_path, sql):
+def test_the_sandbox_refuses_on_its_own(store, audio_instruction_file, tmp_path, sql, request):
     """Below querying's own checks, the instance it runs on refuses writes and outside files by itself."""
     import duckdb
 
     import_(audio_instruction_file, "talk", store)
-    catalog = store.root / "catalog.sqlite"
-    before = catalog.read_bytes()
+    catalog = store.root / ("store.yaml" if store.team else "catalog.sqlite")
+    before = catalog_state(store, request)
+    if store.team and sql == "LOAD httpfs":
+        sql = "LOAD sqlite_scanner"  # a team store reads its data through httpfs: loading it again is no change
     con = store.connect(sandbox=True)
     try:
         with pytest.raises(duckdb.Error):
@@ -214,4 +220,12 @@ def test_the_sandbox_refuses_on_its_own(store, audio_instruction_file, tmp_path,
         assert con.execute('SELECT count(*) FROM lake."talk"').fetchone() == (2,)
     finally:
         con.close()
-    assert catalog.read_bytes() == before and not list(tmp_path.glob("out.csv*"))
+    assert catalog_state(store, request) == before and not list(tmp_path.glob("out.csv*"))
+
+
+def catalog_state(store, request) -> bytes:
+    """Every byte of the catalog: the SQLite file, or a dump of the team catalog's database (and its descriptor)."""
+    if store.team:
+        dump = request.getfixturevalue("postgres").dump(store.catalog.removeprefix("postgres:"))
+        return dump.encode() + (store.root / "store.yaml").read_bytes()
+    return (store.root / "catalog.sqlite").read_bytes()
