@@ -90,11 +90,10 @@ def commit_staged(
                 )
             if not result.changes and not inserted:
                 raise Rollback
+            progress("committing", 1, 1)  # the rows are in; COMMIT is what is left
         return result
 
-    result = retry_conflicts(attempt)
-    progress("committing", 1, 1)
-    return result
+    return retry_conflicts(attempt)
 
 
 def retry_conflicts(attempt: Callable[[], T], tries: int = 8) -> T:
