@@ -33,3 +33,8 @@ class ValidationFailed(MmdataError):
 
 class MediaMissing(MediaError):
     """A media file or id that cannot be found."""
+
+
+class ShardsFailed(MmdataError):
+    """Some shards of a sharded job failed (an error, or a worker that died); the others finished and
+    are recorded, so rerunning the same command resumes with only the failed ones."""

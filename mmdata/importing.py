@@ -13,6 +13,7 @@ from mmdata.ingest import MediaResolver, RepeatedRecords, item_problems
 from mmdata.progress import ProgressCallback, silent
 from mmdata.records import Violation
 from mmdata.schemas.check import RecordChecker
+from mmdata.shard import parse_shard
 from mmdata.store.commit import commit_staged
 from mmdata.store.journal import RunJournal
 from mmdata.store.lake import Store
@@ -212,3 +213,35 @@ def import_(
     result.duplicates = result.read - result.rejected - committed.staged
     result.message = _message(result, src.path)
     return result
+
+
+def import_each(
+    sources: list[str | Path],
+    into: str,
+    store: Store | str | None = None,
+    *,
+    shard: str | None = None,
+    format: str | None = None,
+    media_root: str | Path | None = None,
+    wait: float | None = None,
+    progress: ProgressCallback = silent,
+    allow_empty: bool = False,
+) -> list[ImportResult]:
+    """Import several ``sources`` into ``into``, one after another, each as ``import_`` does (its own
+    version when anything changed). ``shard="i/n"`` imports only the sources at positions i, i+n, ...:
+    n machines or processes (``mmdata import A B C --executor ...``) share a list of files."""
+    index, count = parse_shard(shard)
+    mine = list(sources)[index::count]
+    return [
+        import_(
+            source,
+            into,
+            store,
+            format=format,
+            media_root=media_root,
+            wait=wait,
+            progress=progress,
+            allow_empty=allow_empty,
+        )
+        for source in mine
+    ]

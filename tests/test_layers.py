@@ -18,7 +18,8 @@ Layers, bottom up (a module may import its own layer and any layer below, never 
    store, then the checks) and ``mmdata.exporters`` (one writer per export format, the registry):
    layers 0-3.
 5. commands and jobs: ``importing``, ``validation``, ``querying``, ``inspect``, ``history``,
-   ``mix``, ``crawl``, ``transcribe``, ``synth``, ``jobs``, ``demo_store``, ... . Formats and
+   ``mix``, ``crawl``, ``transcribe``, ``synth``, ``jobs``, ``executors`` (which runs the job
+   functions it is given as shards, and imports none of them), ``demo_store``, ... . Formats and
    schemas never import them.
 6. the CLI: ``cli``, ``mmdata.cli``, ``mmdata.render``, ``mmtrain.cli`` and the
    ``__main__`` modules; nothing in the library imports it.
@@ -50,7 +51,7 @@ UTILITIES = {
     "mmdata.tally",
     "mmdata.extras",
 }
-JOBS = ("mmdata.mix", "mmdata.synth", "mmdata.crawl", "mmdata.transcribe", "mmdata.jobs", "mmdata.cli")
+JOBS = ("mmdata.mix", "mmdata.synth", "mmdata.crawl", "mmdata.transcribe", "mmdata.jobs", "mmdata.executors", "mmdata.cli")
 CLI = ("cli", "mmdata.cli", "mmdata.render", "mmtrain.cli", "mmdata.__main__", "mmtrain.__main__")
 
 
@@ -160,6 +161,12 @@ def test_mmtrain_imports_only_the_public_api_and_the_bottom_layers():
 
     allowed = RECORD_LAYER | UTILITIES | set(mmdata._API.values())  # the modules behind ``mmdata.<name>``
     assert _edges(lambda a: _in(a, "mmtrain") and not _in(a, *CLI), lambda b: _in(b, "mmdata") and b not in allowed) == []
+
+
+def test_the_executors_import_no_command():
+    """Sharded runs get the job function from the CLI: the executors stay below the commands they run."""
+    commands = ("mmdata.importing", "mmdata.crawl", "mmdata.transcribe", "mmdata.synth", "mmdata.mix", "mmdata.jobs")
+    assert _edges(lambda a: a == "mmdata.executors", lambda b: _in(b, *commands, *CLI)) == []
 
 
 def _package(module: str) -> str:

@@ -6,6 +6,7 @@ Nothing here imports more than typer at module level: ``mmdata --help`` must sta
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -103,6 +104,44 @@ def _environment_error(exc: OSError) -> bool:
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON.")
 WaitOpt = typer.Option(None, "--wait", help="Seconds to wait for another writer before 'store is busy' (default 30).")
 
+# How a job runs (crawl, transcribe, synthesize, import of many files): the same options on each, shown together.
+_RUN = "Running as shards"
+ExecutorOpt = typer.Option(
+    "inline",
+    "--executor",
+    help="inline: this process, as one job. local: --shards shards in --workers processes. ray: one Ray task per shard. "
+    "A rerun of the same command skips the shards that finished.",
+    rich_help_panel=_RUN,
+)
+ShardsOpt = typer.Option(
+    None,
+    "--shards",
+    help="With --executor local/ray: split the job into N shards (local: default --workers). Keep N to resume.",
+    rich_help_panel=_RUN,
+)
+WorkersOpt = typer.Option(
+    None, "--workers", help="--executor local: shards at once (default: one per CPU, at most --shards).", rich_help_panel=_RUN
+)
+AddressOpt = typer.Option(
+    None,
+    "--address",
+    help="--executor ray: the cluster (auto, ray://head:10001); default $RAY_ADDRESS, else a local one.",
+    rich_help_panel=_RUN,
+)
+GpusPerShardOpt = typer.Option(
+    0.0,
+    "--gpus-per-shard",
+    help="GPUs each shard needs (ray: its request; local: its own CUDA_VISIBLE_DEVICES).",
+    rich_help_panel=_RUN,
+)
+CpusPerShardOpt = typer.Option(1.0, "--cpus-per-shard", help="--executor ray: CPUs each shard asks for.", rich_help_panel=_RUN)
+ShardRetriesOpt = typer.Option(
+    1,
+    "--shard-retries",
+    help="Starts again of a shard whose worker died (lost node, out of memory) before it fails.",
+    rich_help_panel=_RUN,
+)
+
 
 def store_option(help: str = "Store folder (default ./mmdata-store).") -> Path | None:
     """``--store DIR``, else ``$MMDATA_HOME``: ``mmdata``'s global option, and ``mmtrain eval``'s own."""
@@ -132,6 +171,79 @@ def job_summary(result, reasons: dict, label: str = "failures") -> None:
     console.print(result.message, markup=False)
     if reasons:
         console.print(f"{label}: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())), markup=False)
+
+
+def run_job(
+    fn: Callable,
+    kwargs: dict,
+    *,
+    shard: str | None,
+    progress: Callable,
+    executor: str = "inline",
+    shards: int | None = None,
+    workers: int | None = None,
+    address: str | None = None,
+    gpus_per_shard: float = 0.0,
+    cpus_per_shard: float = 1.0,
+    shard_retries: int = 1,
+    default_shards: int | None = None,
+):
+    """The one dispatch of a job command: ``fn(**kwargs, shard=..., progress=...)`` as today with
+    ``--executor inline``, else ``run_shards`` over ``--shards`` shards (``default_shards`` when the
+    command has a natural count, e.g. one per file). Returns the job's result or a ``ShardedResult``."""
+    from mmdata.errors import InputError
+
+    if executor == "inline":
+        inline_only(shards=shards, workers=workers, address=address)
+        return fn(**kwargs, store=store(), shard=shard, progress=progress)
+    if shard:
+        raise InputError(
+            "--shard i/n runs one shard (a Slurm array task, a Kubernetes index); --executor runs them all: give one or the other"
+        )
+    if shards is None:
+        shards = default_shards or (workers or os.cpu_count() or 1 if executor == "local" else None)
+    if executor == "ray" and shards is None:
+        raise InputError("--executor ray needs --shards N (how many pieces; keep the same N when you rerun to resume)")
+    elif executor == "ray" and workers:
+        raise InputError(
+            "--workers is for --executor local; on Ray, --cpus-per-shard and --gpus-per-shard set how many run at once"
+        )
+    from mmdata.executors import run_shards
+
+    return run_shards(
+        fn,
+        store(),
+        kwargs,
+        shards=shards,
+        executor=executor,
+        workers=workers,
+        address=address,
+        gpus_per_shard=gpus_per_shard,
+        cpus_per_shard=cpus_per_shard,
+        retries=shard_retries,
+        progress=progress,
+    )
+
+
+def inline_only(**options) -> None:
+    """Options of the other executors given without one: an error, rather than silently ignored."""
+    from mmdata.errors import InputError
+
+    given = [f"--{name}" for name, value in options.items() if value]
+    if given:
+        raise InputError(f"{', '.join(given)} need --executor local or ray (the default, inline, runs the job here as one)")
+
+
+def sharded_summary(result, as_json: bool) -> None:
+    """The last lines of a sharded run: its message, and failures by reason summed over the shards."""
+    from mmdata.render import console
+
+    if as_json:
+        return print_dataclass(result)
+    console.print(result.message, markup=False)
+    for key, label in (("failures_by_reason", "failures"), ("rejects_by_reason", "rejected"), ("rejects_by_rule", "rejected")):
+        if result.totals.get(key):
+            console.print(f"{label}: " + ", ".join(f"{k} {v}" for k, v in sorted(result.totals[key].items())), markup=False)
 
 
 def print_dataclass(result) -> None:

@@ -7,7 +7,22 @@ from pathlib import Path
 
 import typer
 
-from mmdata.cli.base import JsonOpt, WaitOpt, help_later, job_summary, print_dataclass, store
+from mmdata.cli.base import (
+    AddressOpt,
+    CpusPerShardOpt,
+    ExecutorOpt,
+    GpusPerShardOpt,
+    JsonOpt,
+    ShardRetriesOpt,
+    ShardsOpt,
+    WaitOpt,
+    WorkersOpt,
+    help_later,
+    job_summary,
+    print_dataclass,
+    run_job,
+    sharded_summary,
+)
 
 
 # The --type help comes from the synthesis types' registry: a new type shows up here by itself.
@@ -36,30 +51,48 @@ def crawl(
     checkpoint: int = typer.Option(25, "--checkpoint", help="Commit a version every N downloads (0: only at the end)."),
     wait: float | None = WaitOpt,
     as_json: bool = JsonOpt,
+    executor: str = ExecutorOpt,
+    shards: int | None = ShardsOpt,
+    workers: int | None = WorkersOpt,
+    address: str | None = AddressOpt,
+    gpus_per_shard: float = GpusPerShardOpt,
+    cpus_per_shard: float = CpusPerShardOpt,
+    shard_retries: int = ShardRetriesOpt,
 ):
     """Download audio with yt-dlp into the store (16 kHz mono Opus + provenance); resumable."""
     from mmdata.crawl import crawl as run
     from mmdata.render import console, progress_bar
 
     with progress_bar(not as_json) as progress:
-        result = run(
-            urls or [],
-            into=into,
-            store=store(),
-            from_file=from_file,
-            include=include,
-            exclude=exclude,
-            min_duration=min_duration,
-            max_duration=max_duration,
-            limit=limit,
-            sleep=sleep,
-            rate_limit=rate_limit,
-            retries=retries,
+        result = run_job(
+            run,
+            {
+                "urls": urls or [],
+                "into": into,
+                "from_file": from_file,
+                "include": include,
+                "exclude": exclude,
+                "min_duration": min_duration,
+                "max_duration": max_duration,
+                "limit": limit,
+                "sleep": sleep,
+                "rate_limit": rate_limit,
+                "retries": retries,
+                "checkpoint": checkpoint,
+                "wait": wait,
+            },
             shard=shard,
-            checkpoint=checkpoint,
-            wait=wait,
             progress=progress,
+            executor=executor,
+            shards=shards,
+            workers=workers,
+            address=address,
+            gpus_per_shard=gpus_per_shard,
+            cpus_per_shard=cpus_per_shard,
+            shard_retries=shard_retries,
         )
+    if executor != "inline":
+        return sharded_summary(result, as_json)
     if as_json:
         return print_dataclass(result)
     job_summary(result, result.failures_by_reason)
@@ -84,29 +117,47 @@ def transcribe(
     checkpoint: int = typer.Option(50, "--checkpoint", help="Commit a version every N audio items (0: only at the end)."),
     wait: float | None = WaitOpt,
     as_json: bool = JsonOpt,
+    executor: str = ExecutorOpt,
+    shards: int | None = ShardsOpt,
+    workers: int | None = WorkersOpt,
+    address: str | None = AddressOpt,
+    gpus_per_shard: float = GpusPerShardOpt,
+    cpus_per_shard: float = CpusPerShardOpt,
+    shard_retries: int = ShardRetriesOpt,
 ):
     """Pseudo-label stored audio with faster-whisper: chunks, texts per language, quality signals."""
     from mmdata.render import progress_bar
     from mmdata.transcribe import transcribe as run
 
     with progress_bar(not as_json) as progress:
-        result = run(
-            source,
-            into=into,
-            store=store(),
-            model=model,
-            device=device,
-            compute_type=compute_type,
-            batch_size=batch_size,
-            beam_size=beam_size,
-            chunking=chunking,
-            max_chunk_seconds=max_chunk_seconds,
-            languages=languages,
+        result = run_job(
+            run,
+            {
+                "source": source,
+                "into": into,
+                "model": model,
+                "device": device,
+                "compute_type": compute_type,
+                "batch_size": batch_size,
+                "beam_size": beam_size,
+                "chunking": chunking,
+                "max_chunk_seconds": max_chunk_seconds,
+                "languages": languages,
+                "checkpoint": checkpoint,
+                "wait": wait,
+            },
             shard=shard,
-            checkpoint=checkpoint,
-            wait=wait,
             progress=progress,
+            executor=executor,
+            shards=shards,
+            workers=workers,
+            address=address,
+            gpus_per_shard=gpus_per_shard,
+            cpus_per_shard=cpus_per_shard,
+            shard_retries=shard_retries,
         )
+    if executor != "inline":
+        return sharded_summary(result, as_json)
     if as_json:
         return print_dataclass(result)
     job_summary(result, result.failures_by_reason)
@@ -133,34 +184,55 @@ def synthesize(
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds per request."),
     give_up_after: float = typer.Option(300.0, "--give-up-after", help="Stop when nothing succeeds for this long."),
     as_json: bool = JsonOpt,
+    executor: str = ExecutorOpt,
+    shards: int | None = ShardsOpt,
+    workers: int | None = WorkersOpt,
+    address: str | None = AddressOpt,
+    gpus_per_shard: float = GpusPerShardOpt,
+    cpus_per_shard: float = CpusPerShardOpt,
+    shard_retries: int = ShardRetriesOpt,
 ):
+    from mmdata.errors import InputError
     from mmdata.render import console, progress_bar
     from mmdata.synth import synthesize as run
 
+    if dry_run and executor != "inline":
+        raise InputError("--dry-run shows the first prompts from this process: leave out --executor")
     with progress_bar(not as_json and not dry_run) as progress:
-        result = run(
-            type,
-            sources=sources,
-            into=into,
-            store=store(),
-            endpoint=endpoint,
-            model=model,
-            api_key_env=api_key_env,
-            concurrency=concurrency,
-            rpm=rpm,
-            tpm=tpm,
-            limit=limit,
-            seed=seed,
-            recipe=recipe,
+        result = run_job(
+            run,
+            {
+                "type": type,
+                "sources": sources,
+                "into": into,
+                "endpoint": endpoint,
+                "model": model,
+                "api_key_env": api_key_env,
+                "concurrency": concurrency,
+                "rpm": rpm,
+                "tpm": tpm,
+                "limit": limit,
+                "seed": seed,
+                "recipe": recipe,
+                "dry_run": dry_run,
+                "items_per_record": items,
+                "vision": vision,
+                "checkpoint": checkpoint,
+                "timeout": timeout,
+                "give_up_after": give_up_after,
+            },
             shard=shard,
-            dry_run=dry_run,
-            items_per_record=items,
-            vision=vision,
-            checkpoint=checkpoint,
-            timeout=timeout,
-            give_up_after=give_up_after,
             progress=progress,
+            executor=executor,
+            shards=shards,
+            workers=workers,
+            address=address,
+            gpus_per_shard=gpus_per_shard,
+            cpus_per_shard=cpus_per_shard,
+            shard_retries=shard_retries,
         )
+    if executor != "inline":
+        return sharded_summary(result, as_json)
     if as_json:
         return print_dataclass(result)
     for prompt in result.prompts:
