@@ -159,7 +159,7 @@ def test_keys_of_data_imported_before_keep_working(store, media, audio_instructi
     """Stores made before keys changed hold other key values: same content re-imported is unchanged,
     a corrected record is changed, and the old keys stay as they are."""
     import_(audio_instruction_file, "talk", store)
-    with store.transaction() as con:  # what an older mmdata wrote: keys that are not the content id
+    with store.transaction(locks=["talk"]) as con:  # what an older mmdata wrote: keys that are not the content id
         con.execute('UPDATE lake."talk" SET key = md5(id)')
         old_keys = sorted(r[0] for r in con.execute('SELECT key FROM lake."talk"').fetchall())
     again_file = media / "again.jsonl"  # other bytes, same records
