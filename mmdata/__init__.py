@@ -28,6 +28,7 @@ _API = {
     "diff": "mmdata.history",
     "tag": "mmdata.history",
     "export": "mmdata.exporters",
+    "copy": "mmdata.copying",
     "crawl": "mmdata.crawl",
     "transcribe": "mmdata.transcribe",
     "synthesize": "mmdata.synth",

@@ -61,6 +61,7 @@ def test_mmdata_never_imports_mmtrain():
         ("diff", "mmdata.history"),
         ("tag", "mmdata.history"),
         ("export", "mmdata.exporters"),
+        ("copy", "mmdata.copying"),
         ("synthesize", "mmdata.synth"),
         ("demo", "mmdata.demo_store"),
     ],

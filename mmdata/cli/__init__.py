@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from mmdata.cli import data, demo, inspect, jobs, mix
+from mmdata.cli import store as store_commands
 from mmdata.cli.base import HelpLater, new_app, set_store, store_option
 
 app = new_app("Versioned bilingual (English/Malay) multimodal instruction data.")
@@ -54,9 +55,11 @@ for _name, _command in [
     ("tag", inspect.tag),
     ("stats", inspect.stats),
     ("export", data.export),
+    ("copy", data.copy),
     ("demo", demo.demo),
 ]:
     app.command(_name, cls=HelpLater)(_command)
+app.add_typer(store_commands.app, name="store")
 
 
 def main() -> None:

@@ -57,6 +57,15 @@ class _Table:
         if len(self.rows) >= self.batch:
             self.flush()
 
+    def add_batch(self, batch: pa.RecordBatch | pa.Table) -> None:
+        """Append rows that are already columns (read from another store), in the table's schema."""
+        self.flush()  # keeps the rows in the order they were given
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, self.schema)
+        table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+        self.writer.write_table(table.select(self.schema.names).cast(self.schema))
+        self.count += table.num_rows
+
     def flush(self) -> None:
         if not self.rows:
             return
