@@ -81,9 +81,10 @@ def test_results_stream_to_files(two_versions, tmp_path, suffix):
         assert [json.loads(line)["kind"] for line in out.read_text().splitlines()] == ["audio-instruction"] * 3
 
 
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory):
-    """One store with two versions for the many tests that only read it (and check it is unchanged)."""
+@pytest.fixture(scope="module", params=["local", "team"])
+def shared(request, tmp_path_factory):
+    """One store with two versions for the many tests that only read it (and check it is unchanged):
+    a local one, and a team one (PostgreSQL catalog, data on S3)."""
     root = tmp_path_factory.mktemp("shared")
     make_wav(root / "input" / "x.wav")
     first = write_jsonl(
@@ -93,7 +94,13 @@ def shared(tmp_path_factory):
             {"context": "c2", "filename": "x.wav", "chat": chat(("Q2?", "A2."))},
         ],
     )
-    store = Store(root / "store")
+    if request.param == "team":
+        from mmdata.stores import init_store
+
+        postgres, s3 = request.getfixturevalue("postgres"), request.getfixturevalue("s3")
+        store = init_store(root / "store", catalog=f"postgres:{postgres.database()}", data=f"s3://{s3.bucket()}/lake/")
+    else:
+        store = Store(root / "store")
     import_(first, "talk", store)
     import_(
         write_jsonl(root / "input" / "b.jsonl", [{"context": "c3", "filename": "x.wav", "chat": chat(("Q3?", "A3."))}]),
@@ -182,15 +189,27 @@ WRITES = [
 
 
 @pytest.mark.parametrize("sql", WRITES)
-def test_nothing_that_writes_gets_through(shared, tmp_path, monkeypatch, sql):
+def test_nothing_that_writes_gets_through(shared, tmp_path, monkeypatch, sql, request):
     monkeypatch.chdir(tmp_path)  # relative file names in the SQL would land here
-    catalog = shared.root / "catalog.sqlite"
-    before, catalog_bytes = {**_files(tmp_path), **_files(shared.root)}, catalog.read_bytes()
+    catalog = shared.root / ("store.yaml" if shared.team else "catalog.sqlite")
+    before, catalog_bytes = {**_files(tmp_path), **_files(shared.root)}, _shared_state(shared, request)
     with pytest.raises(QueryError, match="read-only|exactly one"):
         query(sql.replace("{catalog}", str(catalog)), shared)
-    assert catalog.read_bytes() == catalog_bytes
+    assert _shared_state(shared, request) == catalog_bytes
     assert {**_files(tmp_path), **_files(shared.root)} == before
     assert query("SELECT count(*) AS n FROM talk", shared).table.to_pylist() == [{"n": 3}]
+
+
+def _shared_state(store, request):
+    """The catalog's bytes, and on a team store every key and ETag in its bucket as well."""
+    if not store.team:
+        return (store.root / "catalog.sqlite").read_bytes()
+    from mmdata.store.bucket import client, split_url
+
+    bucket, _ = split_url(store.address.location)
+    objects = client().list_objects_v2(Bucket=bucket).get("Contents", [])
+    dump = request.getfixturevalue("postgres").dump(store.catalog.removeprefix("postgres:"))
+    return dump, sorted((o["Key"], o["ETag"]) for o in objects)
 
 
 @pytest.mark.parametrize(
@@ -230,7 +249,7 @@ def test_files_outside_the_store_cannot_be_read(shared, tmp_path, sql):
     ],
 )
 def test_reading_forms_still_work(shared, sql):
-    result = query(sql.replace("{data}", shared.data_path), shared)
+    result = query(sql.replace("{data}", shared.data_path.rstrip("/")), shared)
     assert result.rows >= 1
 
 
