@@ -38,3 +38,8 @@ class MediaMissing(MediaError):
 class ShardsFailed(MmdataError):
     """Some shards of a sharded job failed (an error, or a worker that died); the others finished and
     are recorded, so rerunning the same command resumes with only the failed ones."""
+
+
+class StoreUnavailable(MmdataError):
+    """A part of a team store (its bucket, its catalog) cannot be reached: the whole run stops,
+    rather than every record that needed it being rejected one by one."""

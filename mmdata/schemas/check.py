@@ -10,7 +10,7 @@ from typing import Protocol
 import fastjsonschema
 import jsonschema
 
-from mmdata.errors import MediaMissing, MmdataError
+from mmdata.errors import MediaMissing, MmdataError, StoreUnavailable
 from mmdata.records import MEDIA_FIELDS, SINGLE_MEDIA, Violation, specs_dir
 from mmdata.schemas.rules import RULES
 
@@ -102,6 +102,8 @@ class RecordChecker:
             except MediaMissing as exc:
                 found.append(Violation(path, "media-missing", str(exc)))
                 continue
+            except StoreUnavailable:
+                raise  # the bucket is down, not this record's media
             except MmdataError as exc:
                 found.append(Violation(path, "media-undecodable", str(exc)))
                 continue

@@ -23,12 +23,12 @@ from pathlib import Path
 
 import duckdb
 
-from mmdata.errors import MmdataError, StoreBusyError
+from mmdata.errors import MmdataError, StoreBusyError, StoreUnavailable
 from mmdata.store.address import Address, hide_password, locate, resolve_root
 from mmdata.store.bucket import configure_duckdb, is_url
 from mmdata.store.extensions import load_extension
 from mmdata.store.lock import catalog_locks, write_lock
-from mmdata.store.media import MediaFolder
+from mmdata.store.object_media import open_media
 from mmdata.store.sql import sql_string
 
 __all__ = ["Rollback", "Store", "fetch_dicts", "resolve_root"]
@@ -94,14 +94,6 @@ def damaged(store: Store, exc: Exception) -> MmdataError:
     )
 
 
-def _media(location: str, cache: Path):
-    if is_url(location):
-        from mmdata.store.object_media import ObjectMedia
-
-        return ObjectMedia(location, cache)
-    return MediaFolder(Path(location))
-
-
 class Rollback(Exception):
     """Raise inside ``Store.transaction`` to undo it quietly (e.g. when nothing changed)."""
 
@@ -115,7 +107,7 @@ class Store:
         self.team = self.address.team
         self.catalog = self.address.catalog
         self.data_path = self.address.data_path
-        self.media = _media(self.address.media, self.root / "cache" / "media")
+        self.media = open_media(self.address.media, self.root / "cache" / "media")
         self.runs = self.root / "runs"
 
     @classmethod
@@ -214,7 +206,8 @@ class Store:
             message = hide_password(" ".join(str(exc).split()))
             if "locked" in message:
                 raise StoreBusyError(f"store is busy: the catalog {self.where()} is locked; retry") from None
-            raise MmdataError(f"cannot open the store catalog {self.where()}: {message}") from None
+            unreachable = StoreUnavailable if self.team else MmdataError
+            raise unreachable(f"cannot open the store catalog {self.where()}: {message}") from None
         return con
 
     @contextmanager

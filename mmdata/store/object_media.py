@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from mmdata.errors import MediaMissing, MmdataError
+from mmdata.errors import MediaMissing, MmdataError, StoreUnavailable
 from mmdata.store import bucket
 from mmdata.store.media import MediaFolder, MediaInfo, is_media_id, probe
 
@@ -245,4 +245,4 @@ def _failure(exc: Exception, doing: str, where: str) -> MmdataError:
     else:
         lines = str(exc).splitlines()
         reason = f"{lines[0][:200]} ({name})" if lines else name
-    return MmdataError(f"{where}: {doing} failed: {reason}")
+    return StoreUnavailable(f"{where}: {doing} failed: {reason}")

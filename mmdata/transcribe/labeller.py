@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mmdata.audio import SAMPLE_RATE, encode_opus, load_16k_mono
-from mmdata.errors import MmdataError
+from mmdata.errors import MmdataError, StoreUnavailable
 from mmdata.jobs import Failed, Made, Outcome
 from mmdata.store.media import MediaFolder
 from mmdata.transcribe.segment import fixed_chunks, vad_chunks
@@ -23,6 +23,8 @@ class Labeller:
         try:
             samples = load_16k_mono(self.media.path(media_id))
             made = self._label(media_id, samples)
+        except StoreUnavailable:
+            raise  # the bucket is down: every later item would fail too; the journal keeps what is done
         except MmdataError as exc:  # missing or undecodable media: recorded, the run goes on
             return self._fail(media_id, "bad-audio", str(exc))
         except Exception as exc:  # a decoder or model failure on one item must not end a long run

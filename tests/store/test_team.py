@@ -179,3 +179,19 @@ def test_media_of_a_team_store_are_in_the_bucket(team_store, media, s3):
     assert any(k.startswith("lake/media/") and k.endswith(".wav") for k in keys)
     assert any(k.startswith("lake/data/") and k.endswith(".parquet") for k in keys)
     assert not (team_store.root / "media").exists() and not (team_store.root / "data").exists()
+
+
+def test_an_unreachable_bucket_stops_the_import_instead_of_rejecting_every_record(team_store, media, s3):
+    from mmdata.errors import StoreUnavailable
+    from mmdata.store.bucket import client
+
+    bucket = team_store.address.location.split("/")[2]
+    s3_client = client()
+    for key in s3.keys(bucket):
+        s3_client.delete_object(Bucket=bucket, Key=key)
+    s3_client.delete_bucket(Bucket=bucket)
+    source = write_jsonl(media / "talk.jsonl", [{"context": "c", "filename": "aud/x.wav", "chat": chat(("Q?", "A."))}])
+    with pytest.raises(StoreUnavailable, match=f"s3://{bucket}/.*does not exist"):
+        import_(source, "talk", team_store, format="audio-instruction")
+    with team_store.reader() as con:
+        assert list_versions(con, "talk") == []
