@@ -143,7 +143,9 @@ ShardRetriesOpt = typer.Option(
 )
 
 
-def store_option(help: str = "Store folder (default ./mmdata-store).") -> Path | None:
+def store_option(
+    help: str = "Store folder: a local store, or a team store's folder with store.yaml (default ./mmdata-store).",
+) -> Path | None:
     """``--store DIR``, else ``$MMDATA_HOME``: ``mmdata``'s global option, and ``mmtrain eval``'s own."""
     return typer.Option(None, "--store", envvar="MMDATA_HOME", help=help)
 
