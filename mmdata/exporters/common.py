@@ -27,8 +27,12 @@ class VersionReader:
         from mmdata.store.versions import resolve
 
         self.con = self.store.connect(read_only=True)
-        self.version: VersionRef = resolve(self.con, self.ref)
-        (self.count,) = self.con.execute(f"SELECT count(*) FROM {self.version.relation}").fetchone()
+        try:
+            self.version: VersionRef = resolve(self.con, self.ref)
+            (self.count,) = self.con.execute(f"SELECT count(*) FROM {self.version.relation}").fetchone()
+        except BaseException as exc:
+            self.__exit__(type(exc), exc, None)  # __exit__ is not called when __enter__ raises
+            raise
         return self
 
     def __exit__(self, kind, exc, traceback) -> None:

@@ -27,8 +27,10 @@ def is_url(location: str) -> bool:
 def split_url(url: str) -> tuple[str, str]:
     """``s3://bucket/a/b/`` -> ("bucket", "a/b/"); the prefix ends with "/" unless empty."""
     parsed = urlparse(url)
-    if parsed.scheme not in ("s3", "s3a", "gs", "r2") or not parsed.netloc:
-        raise InputError(f"{url!r} is not an object-store URL (write s3://bucket/prefix/)")
+    if parsed.scheme != "s3" or not parsed.netloc:
+        # gs:// and r2:// would make DuckDB go to those providers' own APIs past our S3 secret; their
+        # S3-compatible endpoints take s3:// with AWS_ENDPOINT_URL.
+        raise InputError(f"{url!r} is not an s3://bucket/prefix/ URL (GCS, R2 and MinIO: write s3:// and set AWS_ENDPOINT_URL)")
     if "@" in parsed.netloc:
         raise InputError("an object-store URL must not hold credentials: set them in the environment (AWS_ACCESS_KEY_ID, ...)")
     prefix = parsed.path.lstrip("/")

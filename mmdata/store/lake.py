@@ -87,10 +87,13 @@ def _sandbox(con: duckdb.DuckDBPyConnection, data_path: str) -> None:
 
 
 def damaged(store: Store, exc: Exception) -> MmdataError:
-    """A data file the catalog names is gone or unreadable: the store was damaged outside mmdata."""
+    """A data file the catalog names is gone or unreadable: the store was damaged outside mmdata;
+    or, on object storage, the bucket did not answer (which no backup should be restored over)."""
+    text = " ".join(str(exc).split())[:300]
+    if store.team and not any(sign in text for sign in ("No files found", "404", "Not Found", "does not exist")):
+        return StoreUnavailable(f"cannot read the store's data at {store.data_path}: {text} (mmdata store info checks each part)")
     return MmdataError(
-        f"the store at {store.root} is damaged: {' '.join(str(exc).split())[:300]} "
-        "(a file under its data folder was deleted or cut; restore it from a backup)"
+        f"the store at {store.root} is damaged: {text} (a file under its data folder was deleted or cut; restore it from a backup)"
     )
 
 
@@ -255,6 +258,11 @@ class Store:
                     _forget((self.catalog, self.data_path, False))
                 if isinstance(exc, duckdb.IOException):
                     raise damaged(self, exc) from exc
+                if isinstance(exc, duckdb.Error) and "permission denied" in str(exc).lower():
+                    raise MmdataError(
+                        f"the catalog {self.where()} refused this write (permission denied): this database role may "
+                        "only read; imports, tags, copies and jobs need the writer role (docs/scale.md)"
+                    ) from None
                 raise
             finally:
                 con.close()

@@ -4,9 +4,11 @@ that never wait, and no credential anywhere it writes."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -195,3 +197,54 @@ def test_an_unreachable_bucket_stops_the_import_instead_of_rejecting_every_recor
         import_(source, "talk", team_store, format="audio-instruction")
     with team_store.reader() as con:
         assert list_versions(con, "talk") == []
+
+
+def test_an_unreachable_bucket_is_one_error_line_for_readers(team_store, media, tmp_path):
+    from tests.servers import free_port
+
+    source = write_jsonl(media / "talk.jsonl", [{"context": "c", "filename": "aud/x.wav", "chat": chat(("Q?", "A."))}])
+    import_(source, "talk", team_store, format="audio-instruction")
+    env = {**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}", "AWS_MAX_ATTEMPTS": "1"}
+    for args in (["export", "talk", "--format", "jsonl", "--out", str(tmp_path / "out")], ["query", "SELECT max(context) FROM talk"]):
+        proc = subprocess.run(
+            [Path(sys.executable).parent / "mmdata", "--store", str(team_store.root), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 1, proc.stderr  # a user-facing error, not a crash (70)
+        assert "Traceback" not in proc.stderr and "damaged" not in proc.stderr
+        assert "cannot read the store's data at s3://" in proc.stderr or "Could not connect to server" in proc.stderr
+
+
+def test_a_read_only_role_gets_one_clear_line_when_it_writes(team_store, tmp_path, postgres):
+    import psycopg
+
+    from mmdata.errors import MmdataError
+    from mmdata.store.address import write_descriptor
+
+    import_(_file(tmp_path, "w0", 2, "w0"), "talk", team_store)
+    conninfo = team_store.catalog.removeprefix("postgres:")
+    with psycopg.connect(conninfo, autocommit=True) as con:
+        con.execute("CREATE ROLE analyst LOGIN")
+        con.execute("GRANT USAGE ON SCHEMA public TO analyst")
+        con.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO analyst")
+    write_descriptor(
+        tmp_path / "analyst", team_store.catalog.replace("user=postgres", "user=analyst"), team_store.address.location
+    )
+    analyst = Store(tmp_path / "analyst")
+    assert query("SELECT count(*) AS n FROM talk", analyst).table.to_pylist() == [{"n": 2}]
+    with pytest.raises(MmdataError, match="refused this write .* may only read"):
+        import_(_file(tmp_path, "w1", 2, "w1"), "talk", analyst)
+    with team_store.reader() as con:
+        assert [v["version"] for v in list_versions(con, "talk")] == [1]
+
+
+@pytest.mark.parametrize("data", ["gs://bucket/x/", "r2://bucket/x/", "s3://user:secret@bucket/x/", "relative/folder"])
+def test_data_locations_that_would_not_work_are_refused(tmp_path, data):
+    from mmdata.errors import InputError
+    from mmdata.stores import init_store
+
+    with pytest.raises(InputError) as caught:
+        init_store(tmp_path / "t", catalog="postgres:dbname=lake host=db", data=data)
+    assert "secret" not in str(caught.value) and not (tmp_path / "t" / "store.yaml").exists()
