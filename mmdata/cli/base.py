@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -175,38 +176,45 @@ def job_summary(result, reasons: dict, label: str = "failures") -> None:
         console.print(f"{label}: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())), markup=False)
 
 
+@dataclass
+class Sharding:
+    """How a job command was asked to run: its ``--executor`` options, as given."""
+
+    executor: str = "inline"
+    shards: int | None = None
+    workers: int | None = None
+    address: str | None = None
+    gpus_per_shard: float = 0.0
+    cpus_per_shard: float = 1.0
+    shard_retries: int = 1
+
+    @property
+    def inline(self) -> bool:
+        return self.executor == "inline"
+
+
 def run_job(
-    fn: Callable,
-    kwargs: dict,
-    *,
-    shard: str | None,
-    progress: Callable,
-    executor: str = "inline",
-    shards: int | None = None,
-    workers: int | None = None,
-    address: str | None = None,
-    gpus_per_shard: float = 0.0,
-    cpus_per_shard: float = 1.0,
-    shard_retries: int = 1,
-    default_shards: int | None = None,
+    fn: Callable, kwargs: dict, *, shard: str | None, progress: Callable, sharding: Sharding, default_shards: int | None = None
 ):
     """The one dispatch of a job command: ``fn(**kwargs, shard=..., progress=...)`` as today with
     ``--executor inline``, else ``run_shards`` over ``--shards`` shards (``default_shards`` when the
     command has a natural count, e.g. one per file). Returns the job's result or a ``ShardedResult``."""
     from mmdata.errors import InputError
 
-    if executor == "inline":
-        inline_only(shards=shards, workers=workers, address=address)
+    how = sharding
+    if how.inline:
+        inline_only(shards=how.shards, workers=how.workers, address=how.address)
         return fn(**kwargs, store=store(), shard=shard, progress=progress)
     if shard:
         raise InputError(
             "--shard i/n runs one shard (a Slurm array task, a Kubernetes index); --executor runs them all: give one or the other"
         )
+    shards = how.shards
     if shards is None:
-        shards = default_shards or (workers or os.cpu_count() or 1 if executor == "local" else None)
-    if executor == "ray" and shards is None:
+        shards = default_shards or (how.workers or os.cpu_count() or 1 if how.executor == "local" else None)
+    if how.executor == "ray" and shards is None:
         raise InputError("--executor ray needs --shards N (how many pieces; keep the same N when you rerun to resume)")
-    elif executor == "ray" and workers:
+    elif how.executor == "ray" and how.workers:
         raise InputError(
             "--workers is for --executor local; on Ray, --cpus-per-shard and --gpus-per-shard set how many run at once"
         )
@@ -217,12 +225,12 @@ def run_job(
         store(),
         kwargs,
         shards=shards,
-        executor=executor,
-        workers=workers,
-        address=address,
-        gpus_per_shard=gpus_per_shard,
-        cpus_per_shard=cpus_per_shard,
-        retries=shard_retries,
+        executor=how.executor,
+        workers=how.workers,
+        address=how.address,
+        gpus_per_shard=how.gpus_per_shard,
+        cpus_per_shard=how.cpus_per_shard,
+        retries=how.shard_retries,
         progress=progress,
     )
 

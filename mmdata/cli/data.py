@@ -12,6 +12,7 @@ from mmdata.cli.base import (
     CpusPerShardOpt,
     ExecutorOpt,
     JsonOpt,
+    Sharding,
     ShardRetriesOpt,
     ShardsOpt,
     WaitOpt,
@@ -75,12 +76,7 @@ def import_(
             {"sources": sources, "into": into, **options},
             shard=None,
             progress=progress,
-            executor=executor,
-            shards=shards,
-            workers=workers,
-            address=address,
-            cpus_per_shard=cpus_per_shard,
-            shard_retries=shard_retries,
+            sharding=Sharding(executor, shards, workers, address, cpus_per_shard=cpus_per_shard, shard_retries=shard_retries),
             default_shards=len(sources),  # one shard per file
         )
     sharded_summary(result, as_json)

@@ -13,6 +13,7 @@ from mmdata.cli.base import (
     ExecutorOpt,
     GpusPerShardOpt,
     JsonOpt,
+    Sharding,
     ShardRetriesOpt,
     ShardsOpt,
     WaitOpt,
@@ -83,13 +84,7 @@ def crawl(
             },
             shard=shard,
             progress=progress,
-            executor=executor,
-            shards=shards,
-            workers=workers,
-            address=address,
-            gpus_per_shard=gpus_per_shard,
-            cpus_per_shard=cpus_per_shard,
-            shard_retries=shard_retries,
+            sharding=Sharding(executor, shards, workers, address, gpus_per_shard, cpus_per_shard, shard_retries),
         )
     if executor != "inline":
         return sharded_summary(result, as_json)
@@ -148,13 +143,7 @@ def transcribe(
             },
             shard=shard,
             progress=progress,
-            executor=executor,
-            shards=shards,
-            workers=workers,
-            address=address,
-            gpus_per_shard=gpus_per_shard,
-            cpus_per_shard=cpus_per_shard,
-            shard_retries=shard_retries,
+            sharding=Sharding(executor, shards, workers, address, gpus_per_shard, cpus_per_shard, shard_retries),
         )
     if executor != "inline":
         return sharded_summary(result, as_json)
@@ -223,13 +212,7 @@ def synthesize(
             },
             shard=shard,
             progress=progress,
-            executor=executor,
-            shards=shards,
-            workers=workers,
-            address=address,
-            gpus_per_shard=gpus_per_shard,
-            cpus_per_shard=cpus_per_shard,
-            shard_retries=shard_retries,
+            sharding=Sharding(executor, shards, workers, address, gpus_per_shard, cpus_per_shard, shard_retries),
         )
     if executor != "inline":
         return sharded_summary(result, as_json)
