@@ -38,6 +38,8 @@ QUERIES = {
 
 
 def build(store: Store, n: int) -> str:
+    """Write ``n`` conversations straight into the dataset ``chats`` of ``store`` (local or team) as
+    one version; returns a media id the third query filters by. ``bench/team_store.py`` shares it."""
     rng = pl.int_range(0, n, eager=True)
     media = [f"{i:064x}" for i in range(50)]
     frame = pl.DataFrame({"i": rng}).with_columns(
@@ -71,7 +73,7 @@ def build(store: Store, n: int) -> str:
     frame = frame.with_columns(
         pl.concat_list([pl.format("{}", (pl.col("i") % 50).cast(pl.String).str.zfill(64)), pl.lit(media[1])]).alias("images")
     ).drop("i")
-    with store.transaction() as con:
+    with store.transaction(locks=["chats"]) as con:  # a team store locks by dataset; a local one ignores it
         con.register("frame", frame.to_arrow())
         con.execute('CREATE TABLE lake."chats" AS SELECT * FROM frame')
         record_version(con, "chats", "conversation", Lineage("bench"), {"added": n})
@@ -79,6 +81,7 @@ def build(store: Store, n: int) -> str:
 
 
 def timed(fn, repeat: int = 11) -> float:
+    """The median of ``repeat`` timings of ``fn``, after one untimed call."""
     fn()  # warm the page cache and extension loading once for both sides
     return statistics.median(_once(fn) for _ in range(repeat))
 
