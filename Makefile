@@ -28,11 +28,13 @@ demo: $(VENV)/.installed
 
 # ffmpeg gives torchcodec (Hugging Face Audio) its decoding libraries; espeak-ng speaks the
 # test fixtures' speech (for VAD and Whisper tests); postgresql is the team store's catalog in
-# its tests (a throwaway cluster per run; those tests skip, saying so, where it is missing).
+# its tests (a throwaway cluster per run; those tests skip, saying so, where it is missing);
+# chromium is the real browser the `mmdata browse` tests drive through Playwright.
 system-deps:
-	@command -v ffmpeg >/dev/null 2>&1 && command -v espeak-ng >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q ffmpeg espeak-ng postgresql; \
-	  else echo "please install ffmpeg, espeak-ng and postgresql (e.g. sudo apt-get install ffmpeg espeak-ng postgresql)"; exit 1; fi; }
+	@command -v ffmpeg >/dev/null 2>&1 && command -v espeak-ng >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 \
+	  && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q ffmpeg espeak-ng postgresql chromium; \
+	  else echo "please install ffmpeg, espeak-ng, postgresql and chromium (e.g. sudo apt-get install ffmpeg espeak-ng postgresql chromium)"; exit 1; fi; }
 
 test: system-deps lint
 	$(TEST_VENV)/bin/python -m pytest -q

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from mmdata.cli import data, demo, inspect, jobs, mix
+from mmdata.cli import data, demo, inspect, jobs, mix, web
 from mmdata.cli import store as store_commands
 from mmdata.cli.base import HelpLater, new_app, set_store, store_option
 
@@ -55,6 +55,7 @@ for _name, _command in [
     ("tag", inspect.tag),
     ("stats", inspect.stats),
     ("export", data.export),
+    ("browse", web.browse),
     ("copy", data.copy),
     ("demo", demo.demo),
 ]:
