@@ -205,7 +205,10 @@ def test_an_unreachable_bucket_is_one_error_line_for_readers(team_store, media, 
     source = write_jsonl(media / "talk.jsonl", [{"context": "c", "filename": "aud/x.wav", "chat": chat(("Q?", "A."))}])
     import_(source, "talk", team_store, format="audio-instruction")
     env = {**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}", "AWS_MAX_ATTEMPTS": "1"}
-    for args in (["export", "talk", "--format", "jsonl", "--out", str(tmp_path / "out")], ["query", "SELECT max(context) FROM talk"]):
+    for args in (
+        ["export", "talk", "--format", "jsonl", "--out", str(tmp_path / "out")],
+        ["query", "SELECT max(context) FROM talk"],
+    ):
         proc = subprocess.run(
             [Path(sys.executable).parent / "mmdata", "--store", str(team_store.root), *args],
             env=env,
