@@ -47,6 +47,8 @@ _META_DDL = [
         id VARCHAR, ext VARCHAR, kind VARCHAR, bytes BIGINT, duration_s DOUBLE,
         sample_rate INTEGER, channels INTEGER, width INTEGER, height INTEGER)""",
     "CREATE TABLE IF NOT EXISTS lake._shards (run VARCHAR, shard INTEGER, shards INTEGER, finished_at TIMESTAMP, result VARCHAR)",
+    """CREATE TABLE IF NOT EXISTS lake._flags (dataset VARCHAR, key VARCHAR, record_id VARCHAR, flag VARCHAR,
+        note VARCHAR, who VARCHAR, created_at TIMESTAMP, cleared_at TIMESTAMP)""",
 ]
 
 
