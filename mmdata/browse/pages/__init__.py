@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-PAGES = ["datasets"]
+PAGES = ["datasets", "flags", "records", "media"]
 
 
 def routes() -> list:
