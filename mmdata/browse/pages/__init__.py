@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-PAGES = ["datasets", "flags", "records", "media"]
+PAGES = ["datasets", "flags", "records", "media", "history", "diff", "rejects", "stats", "sql"]
 
 
 def routes() -> list:
