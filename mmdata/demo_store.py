@@ -173,3 +173,10 @@ def demo(store: Store | str | None = None) -> Iterator[DemoStep]:
             yield DemoStep(f"Export as {format}", command, f"skipped: {exc}")
             continue
         yield DemoStep(f"Export as {format}", command, f"{result['records']} records -> {out}")
+
+    yield DemoStep(
+        "Look at and listen to the data",
+        f"mmdata --store {store.root} browse audio_chat@stable --open",
+        "A local web page over this store: the records with their pictures and clips, history and "
+        "lineage, diffs, stats and SQL (pip install 'mmdata[web]'; see docs/browse.md).",
+    )

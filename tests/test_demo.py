@@ -18,6 +18,7 @@ def test_demo_runs_end_to_end_and_again(tmp_path):
         "demo_mix@1",
         "audio_chat@stable -> audio_chat@2",
         "records ->",
+        "browse audio_chat@stable",
     ):
         assert expected in first.output, expected
     # the hand-off to mmtrain: the mixture exported, the tiny model trained on it, a chat turn
