@@ -61,13 +61,15 @@ def _fields(record: dict) -> dict[str, tuple[str, str]]:
 
 
 def compare(before: dict, after: dict) -> list[dict]:
-    """The rows of a changed record: per turn (by position) and field, both sides, changed words marked."""
+    """The rows of a changed record: every turn (by position) and each changed field, both sides, changed words marked."""
     old, new = _fields(before), _fields(after)
     rows = []
     for label in [*old, *(k for k in new if k not in old)]:
         name = (old.get(label) or new.get(label))[0]
         left, right = old.get(label, (name, ""))[1], new.get(label, (name, ""))[1]
         same = left == right
+        if same and ":" not in label:  # an unchanged field other than a turn says nothing
+            continue
         pieces = ([("", left)], [("", right)]) if same else word_diff(left, right)
         rows.append({"label": name, "same": same, "left": pieces[0], "right": pieces[1]})
     return rows

@@ -42,6 +42,8 @@ def bins(counts: list[tuple[float, int]], most: int = BINS) -> list[dict]:
     if not counts:
         return []
     low, high = counts[0][0], counts[-1][0]
+    if low == high:
+        return [{"label": f"{low:g}", "n": sum(n for _, n in counts)}]
     whole = all(float(v).is_integer() for v, _ in counts)
     if whole and high - low < most:
         found = dict(counts)
