@@ -36,12 +36,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app, timeout: float = 20.0) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 in a background thread; yields its base URL, stops on leaving."""
+def serving(app, timeout: float = 20.0, **config) -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 in a background thread; yields its base URL, stops on leaving.
+    ``config``: more ``uvicorn.Config`` settings."""
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **config))
     thread = threading.Thread(target=server.run, name=f"uvicorn:{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout
