@@ -46,7 +46,8 @@ def test_a_conversation_shows_bubbles_media_and_placeholders(client):
     for label in ("image 1", "image 2", "audio 1"):
         assert f">{label}</a>" in html
     assert re.search(r'<a class="placeholder image" href="#(m-[0-9a-f]+-image-2)">image 2</a>', html)
-    assert 'href="/static/records.css"' in html or "static/records.css" in html
+    assert "static/records.css" in html
+    assert html.count('<section class="flags"') == 31  # the flags partial, once per record
 
 
 def test_pages_walk_every_record_once_by_id_and_back(client):
@@ -100,6 +101,7 @@ def test_a_filter_may_name_a_version(client):
         ("1=1 /*", "not closed"),
         ("id IN (SELECT 1 FROM checkpoint())", "read-only"),
         ("no_such_column = 1", "filter:"),
+        ("id IN (SELECT * FROM read_text('/etc/passwd'))", "filter:"),  # the sandbox reads the store only
         ('id IN (SELECT id FROM "chats@9")', "unknown version"),
     ],
 )
@@ -196,6 +198,27 @@ def test_media_records_show_as_cards(client, browsed, tmp_path):
     html = client.get("/d/clips").text
     assert '<audio class="media" controls preload="metadata"' in html and "2.0 s" in html
     assert "a talk &lt;i&gt;" in html
+
+
+def test_placeholders_number_each_medium_across_the_turns():
+    from mmdata.browse.record_view import conversation
+
+    row = {
+        "key": "k",
+        "images": ["a" * 64, "b" * 64, "c" * 64],
+        "audios": [],
+        "chat": [
+            {"role": "user", "content": "<image> first", "content_ms": None},
+            {"role": "assistant", "content": "ok", "content_ms": "ok"},
+            {"role": "tool", "content": "<image><audio> then", "content_ms": "<image><audio> lalu"},
+        ],
+    }
+    view = conversation(row, {"a" * 64: {"width": 1000, "height": 500}})
+    first, _, third = view["turns"]
+    assert [m["label"] for m in first["media"]] == ["image 1"] and first["media"][0]["thumb_width"] == 256
+    assert [m["label"] for m in third["media"]] == ["image 2"]  # named in both languages, shown once
+    assert third["cls"] == "other" and third["ms"][1] == {"placeholder": "audio", "n": 1, "item": None}
+    assert [m["label"] for m in view["loose"]] == ["image 3"]  # no placeholder names it: shown atop the record
 
 
 def test_the_flags_partial_gets_the_record_and_its_dataset():
