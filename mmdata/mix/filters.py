@@ -95,6 +95,32 @@ class Where(SourceFilter):
             raise InputError(f"{location}: where: {' '.join(str(exc).split())[:300]}") from None
 
 
+class ExcludeFlagged(CandidateFilter):
+    """Records a reviewer flagged (``mmdata.review``; ``mmdata browse --allow-flags``) and nobody
+    cleared, matched by dataset and record key, so a flag set on one version holds in the others.
+    Flags are read when the mixture is made: a flag set later changes the next run's result."""
+
+    name, spec_key = "flagged", "exclude_flagged"
+    help = "drop records with an active review flag (the `_flags` table; `mmdata browse --allow-flags`)"
+    schema = {"type": "boolean"}
+
+    def dropped(self, state: MixState) -> str | pa.Table:
+        from mmdata.review import flagged_keys
+
+        sources: dict[str, list[int]] = {}
+        for i, plan in enumerate(state.plans):
+            sources.setdefault(plan.ref.dataset, []).append(i)
+        pairs = [(i, key) for dataset, key in flagged_keys(state.con, sorted(sources)) for i in sources[dataset]]
+        if not pairs:
+            return "false"
+        # The flagged keys go in as two lists zipped into a table: a hash join, however many there are.
+        return state.con.execute(
+            f"SELECT r.src, r.id FROM {state.records} r SEMI JOIN "
+            "(SELECT unnest(?::INTEGER[]) AS src, unnest(?::VARCHAR[]) AS key) f ON r.src = f.src AND r.key = f.key",
+            [[i for i, _ in pairs], [key for _, key in pairs]],
+        ).to_arrow_table()
+
+
 class MaxTurns(CandidateFilter):
     name = spec_key = "max_turns"
     help = "drop conversations longer than this many turns"
@@ -227,9 +253,10 @@ class NoMalay(LanguageFilter):
         return pl.col(self.column)
 
 
-WHERE, MAX_TURNS, MAX_TOKENS = Where(), MaxTurns(), MaxTokens()
+WHERE, EXCLUDE_FLAGGED, MAX_TURNS, MAX_TOKENS = Where(), ExcludeFlagged(), MaxTurns(), MaxTokens()
 DEDUPE, NEAR_DEDUPE, NO_MALAY = ExactDedupe(), NearDedupe(), NoMalay()
-FILTERS: tuple[MixFilter, ...] = (WHERE, MAX_TURNS, MAX_TOKENS, DEDUPE, NEAR_DEDUPE, NO_MALAY)
+# Flagged records go first: a duplicate of a flagged record is then kept rather than dropped with it.
+FILTERS: tuple[MixFilter, ...] = (WHERE, EXCLUDE_FLAGGED, MAX_TURNS, MAX_TOKENS, DEDUPE, NEAR_DEDUPE, NO_MALAY)
 
 
 def setting_of(data: dict, spec_key: str):

@@ -151,8 +151,9 @@ def test_a_filter_that_drops_nothing_reports_nothing():
 
 
 def test_the_registry_names_every_removed_reason_once_in_run_order():
-    assert [f.name for f in FILTERS] == ["where", "max_turns", "max_tokens", "dedupe", "near_dedupe", "no_malay"]
-    assert [f.name for f in FILTERS if isinstance(f, CandidateFilter)] == ["max_turns", "max_tokens", "dedupe", "near_dedupe"]
+    assert [f.name for f in FILTERS] == ["where", "flagged", "max_turns", "max_tokens", "dedupe", "near_dedupe", "no_malay"]
+    candidates = ["flagged", "max_turns", "max_tokens", "dedupe", "near_dedupe"]
+    assert [f.name for f in FILTERS if isinstance(f, CandidateFilter)] == candidates
     assert all(f.help and f.spec_key for f in FILTERS)
 
 
@@ -167,7 +168,13 @@ def test_load_spec_reads_each_filters_setting(tmp_path):
 
     path = tmp_path / "spec.yaml"
     path.write_text("name: x\nmax_turns: 8\ndedupe: {exact: [chat], near: {threshold: 0.8}}\nsources:\n  - {dataset: a}\n")
-    assert load_spec(path).filters == {"max_turns": 8, "max_tokens": None, "dedupe": ["chat"], "near_dedupe": {"threshold": 0.8}}
+    assert load_spec(path).filters == {
+        "flagged": None,
+        "max_turns": 8,
+        "max_tokens": None,
+        "dedupe": ["chat"],
+        "near_dedupe": {"threshold": 0.8},
+    }
     path.write_text("name: x\nsources:\n  - {dataset: a}\nmax_tokens: 5\n")
     with pytest.raises(InputError, match=r"spec.yaml:4: max_tokens needs a tokenizer"):
         load_spec(path)
