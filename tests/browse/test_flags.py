@@ -127,3 +127,13 @@ def test_the_redirect_stays_in_the_app(http, browsed, elsewhere):
     key = pair_key(browsed)
     fields = {"form_key": form_key(http, key), "dataset": "chats", "key": key, "flag": "other", "next": elsewhere}
     assert http.post("/flag", data=fields).headers["location"] == f"/d/chats/r/{key}"
+
+
+def test_the_record_and_records_pages_show_the_flag_and_its_form(http, browsed):
+    key = pair_key(browsed)
+    fields = {"form_key": form_key(http, key), "dataset": "chats", "key": key, "flag": "wrong-answer"}
+    assert http.post("/flag", data={**fields, "note": "the link is the colour"}).status_code == 303
+    for path in (f"/d/chats/r/{key}", "/d/chats", "/d/chats@1"):
+        shown = http.get(path)
+        assert shown.status_code == 200 and "the link is the colour" in shown.text, path
+        assert shown.text.count('class="flag flag-add"') == (1 if "/r/" in path else 31), path
