@@ -323,7 +323,7 @@ def query(sql: str, store: Store | str | None = None, out: str | Path | None = N
     """Run one read-only SQL statement; return the rows, or stream them into ``out``.
 
     Datasets are tables by name (newest version); ``"name@N"`` / ``"name@tag"`` select a
-    version; ``_versions``, ``_tags``, ``_rejects`` and ``_media`` are the store's bookkeeping.
+    version; ``_versions``, ``_tags``, ``_rejects``, ``_media``, ``_flags`` and ``_shards`` are the store's bookkeeping.
     ``out`` ending in .parquet, .csv or .jsonl streams the result there without holding it in memory.
     Only the store's own data can be read: files elsewhere, writes and settings are refused.
     """
