@@ -108,6 +108,8 @@ def test_the_datasets_page_lists_the_datasets(site, page):
 
 
 def test_a_conversation_shows_both_images_and_a_clip_that_loads(site, page):
+    media_statuses = []
+    page.on("response", lambda response: "/media/" in response.url and media_statuses.append(response.status))
     assert page.goto(f"{site.url}/d/chats/r/{site.pair}").status == 200
     page.wait_for_function("[...document.querySelectorAll('article.record img')].every(i => i.complete)")
     widths = page.evaluate("[...document.querySelectorAll('article.record img')].map(i => i.naturalWidth)")
@@ -124,6 +126,15 @@ def test_a_conversation_shows_both_images_and_a_clip_that_loads(site, page):
         })"""
     )
     assert 0.9 < duration < 1.1
+    # Seeking asks the server for a byte range (206): the player lands where it was sent.
+    landed = page.evaluate(
+        """() => new Promise((done) => {
+            const audio = document.querySelector('article.record audio');
+            audio.addEventListener('seeked', () => done(audio.currentTime), {once: true});
+            audio.currentTime = 0.6;
+        })"""
+    )
+    assert abs(landed - 0.6) < 0.05 and 206 in media_statuses, media_statuses
 
 
 def test_paging_and_the_sql_filter_change_the_rows_shown(site, page):
