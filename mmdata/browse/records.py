@@ -151,10 +151,14 @@ def list_records(
         cursor = before if backwards else after
         paged = [*conditions, "id < ?" if backwards else "id > ?"] if cursor else conditions
         paged_params = [*params, cursor] if cursor else params
+        order = f"ORDER BY id {'DESC' if backwards else 'ASC'}"
+        # The page's ids first (one column), then only their rows: reading every column of the
+        # row groups a top-N passes through costs ~2x more on a million rows.
         sql = (
-            f"SELECT * FROM {version.relation} "
+            f"WITH page AS (SELECT id FROM {version.relation} "
             + (f"WHERE {' AND '.join(paged)} " if paged else "")
-            + f"ORDER BY id {'DESC' if backwards else 'ASC'} LIMIT {limit + 1}"
+            + f"{order} LIMIT {limit + 1}) "
+            f"SELECT * FROM {version.relation} WHERE id IN (SELECT id FROM page) {order} LIMIT {limit + 1}"
         )
         check_read_only(sql)
         try:
