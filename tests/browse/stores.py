@@ -9,6 +9,29 @@ from tests.conftest import chat, write_jsonl
 XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
 
+def pair_with_media(folder) -> dict:
+    """Two pictures and a clip in ``folder``, and a conversation about them (id ``pair-1``)."""
+    from tests.conftest import make_png, make_wav
+
+    make_png(folder / "a.png", "red", (64, 48))
+    make_png(folder / "b.png", "blue", (40, 40))
+    make_wav(folder / "x.wav", 1.0)
+    return {
+        "kind": "conversation",
+        "id": "pair-1",
+        "images": ["a.png", "b.png"],
+        "audios": ["x.wav"],
+        "chat": [
+            {
+                "role": "user",
+                "content": "<image><image><audio> What links them?",
+                "content_ms": "<image><image><audio> Apa kaitannya?",
+            },
+            {"role": "assistant", "content": "Both are colours.", "content_ms": "Kedua-duanya warna."},
+        ],
+    }
+
+
 def edited(store, folder):
     """``notes@1`` (5 records keyed by source_id) and ``notes@2``: t0's answer says "reply" for
     "answer", t1's answer holds XSS, t2 is replaced by a new record, and one line is rejected."""

@@ -8,31 +8,17 @@ from types import SimpleNamespace
 import pytest
 
 from tests.browse.browser import chromium, missing, serving
-from tests.conftest import chat, make_png, make_wav, write_jsonl
+from tests.browse.stores import pair_with_media
+from tests.conftest import chat, write_jsonl
 
 pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
 
-# The pages that are still being written: each test drops its mark when its page lands.
-NOT_BUILT = pytest.mark.xfail(reason="page not built yet", strict=True)
 XSS = '<img src=x onerror="window.__xss=1"> and <script>window.__xss=1</script>'
 
 
-def _rows(answer_3: str) -> list[dict]:
+def _rows(answer_3: str, folder) -> list[dict]:
     return [
-        {
-            "kind": "conversation",
-            "id": "pair-1",
-            "images": ["a.png", "b.png"],
-            "audios": ["x.wav"],
-            "chat": [
-                {
-                    "role": "user",
-                    "content": "<image><image><audio> What links them?",
-                    "content_ms": "<image><image><audio> Apa kaitannya?",
-                },
-                {"role": "assistant", "content": "Both are colours.", "content_ms": "Kedua-duanya warna."},
-            ],
-        },
+        pair_with_media(folder),
         {"kind": "conversation", "id": "xss-1", "chat": chat(("Is this safe?", XSS))},
         *(
             {"kind": "conversation", "id": f"t{i:02d}", "chat": chat((f"Question {i}?", answer_3 if i == 3 else f"Answer {i}."))}
@@ -52,11 +38,8 @@ def site(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("browse-in")
     store = Store(folder.parent / f"{folder.name}-store")
-    make_png(folder / "a.png", "red", (64, 48))
-    make_png(folder / "b.png", "blue", (40, 40))
-    make_wav(folder / "x.wav", 1.0)
-    import_(write_jsonl(folder / "v1.jsonl", _rows("The sky is blue.")), "chats", store, media_root=folder)
-    import_(write_jsonl(folder / "v2.jsonl", _rows("The sky is grey.")), "chats", store, media_root=folder, replace=True)
+    import_(write_jsonl(folder / "v1.jsonl", _rows("The sky is blue.", folder)), "chats", store, media_root=folder)
+    import_(write_jsonl(folder / "v2.jsonl", _rows("The sky is grey.", folder)), "chats", store, media_root=folder, replace=True)
     notes = [{"kind": "conversation", "id": "n1", "chat": chat(("Hello?", "Hi."))}]
     import_(write_jsonl(folder / "notes.jsonl", notes), "notes", store, media_root=folder)
 

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.browse.stores import XSS, edited
+from tests.browse.stores import XSS
 
 
-@pytest.fixture
-def http(store, tmp_path):
-    from starlette.testclient import TestClient
-
-    from mmdata.browse import create_app
-
-    edited(store, tmp_path)
-    with TestClient(create_app(store)) as client:
-        yield client
-
-
-def test_counts_by_rule_and_lines(http):
-    page = http.get("/d/notes/rejects")
+def test_counts_by_rule_and_lines(edited_http):
+    page = edited_http.get("/d/notes/rejects")
     assert page.status_code == 200
     assert 'href="?rule=schema%3Aenum"' in page.text or 'href="?rule=schema:enum"' in page.text
     lines = page.text.split('<table class="rejects">')[1]
     assert "v2.jsonl" in lines and "chat/0/role" in lines and "&#39;wizard&#39; is not one of" in lines
     assert XSS not in page.text and "&lt;script&gt;" in lines  # the rejected line, shown as text
-    assert http.get("/d/notes/rejects", params={"rule": "format"}).text.count('<td class="message">') == 0
+    assert edited_http.get("/d/notes/rejects", params={"rule": "format"}).text.count('<td class="message">') == 0
 
 
-def test_a_version_without_rejects(http):
-    page = http.get("/d/notes@1/rejects")
+def test_a_version_without_rejects(edited_http):
+    page = edited_http.get("/d/notes@1/rejects")
     assert page.status_code == 200 and "No lines were rejected" in page.text
-    assert http.get("/d/nope/rejects").status_code == 404
+    assert edited_http.get("/d/nope/rejects").status_code == 404
