@@ -180,7 +180,14 @@ def _main_text(text: str, url: str) -> dict:
     # trafilatura logs every page it finds too short at WARNING/ERROR: not the crawl's business.
     logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
     try:
-        document = trafilatura.bare_extraction(text, url=url, with_metadata=True, include_tables=True, favor_recall=True)
+        document = trafilatura.bare_extraction(
+            text,
+            url=url,
+            with_metadata=True,
+            include_tables=True,
+            favor_recall=True,
+            date_extraction_params={"extensive_search": False, "original_date": True},
+        )
     except Exception:  # a page trafilatura cannot read has no main text, nothing worse
         return {}
     if document is None:

@@ -144,9 +144,10 @@ def content_images(tree, base: str) -> tuple[list[tuple[str, str | None, int | N
     for img in tree.iter("img"):
         src = _first_url(img.get("src"), img.get("data-src"), img.get("data-lazy-src"))
         candidates = _srcset(img.get("srcset") or img.get("data-srcset"), base)
-        parent = img.getparent()
-        if parent is not None and parent.tag == "picture":
-            for source in parent.iter("source"):
+        # libxml2 does not know <source> is void and nests the <img> inside it: look for the <picture> above.
+        picture = next((a for a in img.iterancestors() if a.tag == "picture"), None)
+        if picture is not None:
+            for source in picture.iter("source"):
                 candidates += _srcset(source.get("srcset"), base)
         width, height = _int(img.get("width")), _int(img.get("height"))
         if (width is not None and width <= 2) or (height is not None and height <= 2):
