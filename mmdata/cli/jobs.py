@@ -172,6 +172,15 @@ def synthesize(
     checkpoint: int = typer.Option(200, "--checkpoint", help="Commit a version every N items (0: only at the end)."),
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds per request."),
     give_up_after: float = typer.Option(300.0, "--give-up-after", help="Stop when nothing succeeds for this long."),
+    where: str | None = typer.Option(
+        None, "--where", help="Only source records matching this SQL condition (read-only, as a mix source's where)."
+    ),
+    quality_filter: bool = typer.Option(
+        True, "--quality-filter/--no-quality-filter", help="Transcripts must pass the default quality filter."
+    ),
+    templates: bool = typer.Option(
+        False, "--templates", help="visual-context: fill the shipped bilingual templates; no model, no endpoint."
+    ),
     as_json: bool = JsonOpt,
     executor: str = ExecutorOpt,
     shards: int | None = ShardsOpt,
@@ -209,6 +218,9 @@ def synthesize(
                 "checkpoint": checkpoint,
                 "timeout": timeout,
                 "give_up_after": give_up_after,
+                "where": where,
+                "quality_filter": quality_filter,
+                "templates": templates,
             },
             shard=shard,
             progress=progress,
@@ -229,4 +241,7 @@ synthesize.__doc__ = f"""Generate bilingual conversations against any OpenAI-com
 
 --type is one of:
 {SYNTH_TYPE_LINES}
+
+--templates (visual-context): conversations from the shipped bilingual templates, no endpoint.
+--where SQL and --no-quality-filter choose the source records.
 """

@@ -63,6 +63,9 @@ def synthesize(
     checkpoint: int = 200,
     timeout: float = 120.0,
     give_up_after: float = 300.0,
+    where: str | None = None,
+    quality_filter: bool = True,
+    templates: bool = False,
     progress: ProgressCallback = silent,
 ) -> SynthResult:
     """Generate conversations of ``type`` from ``sources`` into dataset ``into``.
@@ -72,6 +75,12 @@ def synthesize(
     records finished items, so a re-run sends nothing twice and a killed run resumes. Items that
     fail after retries go to the rejects with the reason and the raw answer. A version is
     committed every ``checkpoint`` items and at the end.
+
+    ``where`` keeps the source records a SQL condition over their columns matches (as a mix
+    source's ``where``, through the same read-only guard); ``quality_filter=False`` lets
+    transcripts that fail ``mmdata.transcribe.DEFAULT_FILTER`` through. ``templates=True``
+    (``visual-context`` only) fills the shipped bilingual templates (``recipe``: another template
+    file) from each picture's structured context instead: no endpoint, no model, deterministic.
     """
     kind = synth_type(type)
     # concurrency 0 started no worker and sent nothing; a negative limit silently dropped items
@@ -80,6 +89,10 @@ def synthesize(
     at_least(2, items=items_per_record)
     more_than(0, timeout=timeout, give_up_after=give_up_after)
     import_extra("jinja2", "synth", "synthesize")  # recipes are Jinja templates
+    if templates:
+        return _from_templates(
+            kind, sources, into, store, recipe, seed, limit, shard, dry_run, vision, checkpoint, where, quality_filter, progress
+        )
 
     import asyncio
 
@@ -94,7 +107,7 @@ def synthesize(
     job = Job(store, "synth", into, "conversation", shard=shard, checkpoint=checkpoint)
     main_recipe = load_recipe(kind.recipe, recipe)
     translator = main_recipe if kind.recipe == TRANSLATOR else load_recipe(TRANSLATOR)
-    items, resolved = load_items(store, kind, sources, items_per_record, seed)
+    items, resolved = load_items(store, kind, sources, items_per_record, seed, where=where, quality_filter=quality_filter)
     items = [i for i in items if job.mine(i.id)][:limit]
     result = SynthResult(into, items=len(items))
     base_url = endpoint or os.environ.get("OPENAI_BASE_URL")
@@ -122,6 +135,7 @@ def synthesize(
                 "shard": shard,
                 "items": items_per_record,
                 "vision": vision,
+                **_selection(where, quality_filter),
             },
             parents=resolved,
         ),
@@ -156,6 +170,91 @@ def synthesize(
     )
     if result.stopped:
         raise EndpointDown(result.stopped + f" ({result.made} items made and committed)")
+    return result
+
+
+def _selection(where: str | None, quality_filter: bool) -> dict:
+    """The source choice in a version's lineage: only what differs from the default, so the lineage of
+    a run without these options reads as before."""
+    return {**({"where": where} if where else {}), **({} if quality_filter else {"quality_filter": False})}
+
+
+def _from_templates(
+    kind, sources, into, store, recipe, seed, limit, shard, dry_run, vision, checkpoint, where, quality_filter, progress
+) -> SynthResult:
+    """``synthesize(..., templates=True)``: the same job (journal, shards, rejects, commits), with
+    the template writer as its worker instead of an endpoint."""
+    from mmdata.jobs import Job, Made
+    from mmdata.store.lake import Store
+    from mmdata.store.versions import Lineage
+    from mmdata.synth.sources import load_items
+    from mmdata.synth.templates import TemplateWriter, load_templates
+
+    if kind.name != "visual-context":
+        raise InputError(f"--templates makes visual-context conversations; --type {kind.name} needs a model (--endpoint)")
+    if vision:
+        raise InputError("--vision sends the picture to a model; --templates uses none: leave one out")
+    store = Store.of(store)
+    started = time.monotonic()
+    job = Job(store, "synth", into, "conversation", shard=shard, checkpoint=checkpoint)
+    chosen = load_templates(recipe)
+    items, resolved = load_items(store, kind, sources, 1, seed, where=where, quality_filter=quality_filter)
+    items = [i for i in items if job.mine(i.id)][:limit]
+    result = SynthResult(into, items=len(items))
+    writer = TemplateWriter(chosen, ",".join(resolved))
+    if dry_run:
+        from mmdata.synth.templates import records
+
+        for item in items[:3]:
+            chat = (records(chosen, item) or [{"chat": []}])[0]["chat"]
+            text = "\n".join(f"{t['role']}: {t['content']}\n{t['role']} (ms): {t['content_ms']}" for t in chat)
+            result.prompts.append(
+                {
+                    "item": item.id,
+                    "sources": [s["id"] for s in item.sources],
+                    "messages": [{"role": "user", "content": text or "(no template applies)"}],
+                    "sampling": {},
+                }
+            )
+        result.message = f"dry run: {len(items)} items of visual-context would be filled from {chosen.path}"
+        return result
+    job.start(
+        Lineage(
+            "synthesize",
+            {
+                "type": kind.name,
+                "sources": sources,
+                "templates": chosen.path,
+                "templates_hash": chosen.hash,
+                "seed": seed,
+                "limit": limit,
+                "shard": shard,
+                **_selection(where, quality_filter),
+            },
+            parents=resolved,
+        ),
+        counts=lambda: {"items": result.made, "rejected": job.failures.items},
+    )
+    todo = job.pending(items, _key)
+    result.already = len(items) - len(todo)
+
+    def report(_item, outcome) -> None:
+        if isinstance(outcome, Made):
+            result.made += 1
+            result.records += len(outcome.records)
+        progress("synthesizing", result.made + job.failures.items, len(todo), note="from templates")
+
+    try:
+        job.run(todo, _key, writer, report)
+    finally:
+        result.version = job.commit()
+        result.rejected = job.failures.items
+        result.rejects_by_reason = job.failures.rules()
+    result.seconds = round(time.monotonic() - started, 3)
+    result.message = job.summary(
+        f"{into}: {result.made} items -> {result.records} conversations from templates, {result.already} already "
+        f"done, {result.rejected} rejected; no model"
+    )
     return result
 
 

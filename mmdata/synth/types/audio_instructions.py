@@ -15,7 +15,7 @@ def group(rows: list[dict], items_per_record: int, seed: int) -> list[list[dict]
     if not groups:
         raise InputError(
             "--type audio-instructions needs transcript records that pass the quality filter "
-            "(mmdata.transcribe.DEFAULT_FILTER); none found"
+            "(mmdata.transcribe.DEFAULT_FILTER; --no-quality-filter turns it off) and --where; none found"
         )
     return groups
 

@@ -7,6 +7,7 @@ import base64
 from mmdata.records import PLACEHOLDERS
 from mmdata.synth import parse
 from mmdata.synth.sources import contexts
+from mmdata.synth.structured import CRAWL_KEYS, is_page_record, prompt_fields
 from mmdata.synth.types.base import SynthType
 
 
@@ -16,13 +17,25 @@ def group(rows: list[dict], items_per_record: int, seed: int) -> list[list[dict]
 
 
 def _prompt(recipe, source: dict, turns: int) -> str:
+    """The dialogue prompt; a page-crawled image also brings its schema.org type, page language and
+    structured fields, and leaves its crawl bookkeeping (URLs, times) out. Other images render as before."""
+    attributes = source.get("attributes") or {}
+    page = {"schema_type": None, "language": None, "fields": []}
+    if is_page_record(source):
+        page = {
+            "schema_type": attributes.get("schema_type"),
+            "language": attributes.get("language"),
+            "fields": prompt_fields(source),
+        }
+        attributes = {k: v for k, v in attributes.items() if k not in CRAWL_KEYS}
     return recipe.render(
         "dialogue",
         turns=turns,
         title=source.get("title"),
         caption=source.get("caption"),
         description=source.get("description"),
-        attributes=source.get("attributes") or {},
+        attributes=attributes,
+        **page,
     )
 
 
