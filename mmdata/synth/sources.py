@@ -109,6 +109,8 @@ def load_items(
     rows: list[dict] = []
     resolved = []
     with store.reader() as con:
+        if where:
+            con.execute("USE lake")  # a --where may name other datasets, as in `mmdata query` (their newest version)
         for text in refs:
             ref = resolve(con, text)
             resolved.append(str(ref))

@@ -141,6 +141,10 @@ def test_where_picks_only_malay_pages(store, tmp_path, endpoint):
     assert sources == {r["id"] for r in malay}
     lineage = query("SELECT arguments FROM _versions WHERE dataset = 'ms_only'", pages).table.to_pylist()[0]["arguments"]
     assert "attributes->>'language' = 'ms'" in str(lineage)
+    named = synthesize(
+        "visual-context", ["pages"], "x", pages, dry_run=True, where="id IN (SELECT id FROM pages WHERE title = 'Batik')"
+    )
+    assert named.items == 1  # a --where may name datasets, as `mmdata query` does
     model = synthesize(
         "visual-context", ["pages"], "ms_model", pages, endpoint=endpoint.url, where="attributes->>'language' = 'ms'"
     )
