@@ -43,6 +43,7 @@ def _root(
 for _name, _command in [
     ("import", data.import_),
     ("crawl", jobs.crawl),
+    ("crawl-pages", jobs.crawl_pages),
     ("transcribe", jobs.transcribe),
     ("synthesize", jobs.synthesize),
     ("mix", mix.mix),

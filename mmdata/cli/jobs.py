@@ -97,6 +97,58 @@ def crawl(
         )
 
 
+def crawl_pages(
+    start: list[str] | None = typer.Argument(None, help="Start pages (followed --depth links)."),
+    into: str = typer.Option(..., "--into", help="Dataset of image records."),
+    sitemaps: list[str] = typer.Option([], "--sitemap", help="A sitemap.xml whose pages are start pages (repeatable)."),
+    allowed_domains: list[str] = typer.Option([], "--allow-domain", help="Crawl only these hosts (default: the start URLs')."),
+    include: list[str] = typer.Option([], "--include", help="Follow only URLs matching any of these regexes (repeatable)."),
+    exclude: list[str] = typer.Option([], "--exclude", help="Never follow URLs matching these regexes (repeatable)."),
+    depth: int = typer.Option(2, "--depth", help="Links followed from the start pages (0: only them)."),
+    max_pages: int | None = typer.Option(None, "--max-pages", help="At most this many pages per run."),
+    min_image_size: int = typer.Option(200, "--min-image-size", help="Pixels on a picture's shorter side, at least."),
+    delay: float = typer.Option(1.0, "--delay", help="Seconds between requests to one host."),
+    concurrency: int = typer.Option(2, "--concurrency", help="Requests in flight per host at most."),
+    contact: str | None = typer.Option(None, "--contact", help="An email or URL for site owners, sent in the user agent."),
+    shard: str | None = typer.Option(None, "--shard", help="i/n: only this machine's share of the pages (by URL)."),
+    checkpoint: int = typer.Option(25, "--checkpoint", help="Commit a version every N pages (0: only at the end)."),
+    wait: float | None = WaitOpt,
+    as_json: bool = JsonOpt,
+):
+    """Crawl web pages for pictures with their structured context (schema.org) with Scrapy; resumable.
+
+    robots.txt is always obeyed; pages marked noai, noimageai or tdm-reservation are skipped."""
+    from mmdata.crawl.pages import crawl_pages as run
+    from mmdata.render import progress_bar
+
+    with progress_bar(not as_json) as progress:
+        result = run_job(
+            run,
+            {
+                "start": start or [],
+                "into": into,
+                "sitemaps": sitemaps,
+                "allowed_domains": allowed_domains,
+                "include": include,
+                "exclude": exclude,
+                "depth": depth,
+                "max_pages": max_pages,
+                "min_image_size": min_image_size,
+                "delay": delay,
+                "concurrency_per_host": concurrency,
+                "contact": contact,
+                "checkpoint": checkpoint,
+                "wait": wait,
+            },
+            shard=shard,
+            progress=progress,
+            sharding=Sharding(),
+        )
+    if as_json:
+        return print_dataclass(result)
+    job_summary(result, result.failures_by_reason)
+
+
 def transcribe(
     source: str = typer.Argument(..., help="Audio dataset, name[@V]."),
     into: str = typer.Option(..., "--into", help="Dataset of transcript records."),
