@@ -55,6 +55,79 @@ def _crawl_step(store: Store) -> DemoStep:
     )
 
 
+DEMO_PORT = 47816  # the pages' URLs are the crawl's keys: the same port makes a re-run find them done
+
+
+def _pages_steps(store: Store) -> Iterator[DemoStep]:
+    """The bundled pages (two recipes, a car listing, a noai page) served on loopback, crawled with
+    Scrapy into image records with their structured context, then made into bilingual conversations
+    by the shipped templates: web pages to a visual dataset with no network and no model."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # the demo prints its own steps
+            pass
+
+        def end_headers(self):
+            self.send_header("Connection", "close")  # lets the server shut down without waiting on keep-alive
+            super().end_headers()
+
+    handler = functools.partial(Quiet, directory=str(SAMPLES / "pages"))
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", DEMO_PORT), handler)
+    except OSError:  # the port is taken: any free one (a re-run then fetches the pages again, adding nothing)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    command = f"mmdata crawl-pages {base}/index.html --into pages --depth 1 --delay 0 --contact you@example.org"
+    title = "Crawl web pages for pictures with structured context"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        from mmdata.crawl.pages import crawl_pages
+
+        # delay 0: our own loopback server; a real site gets the default 1 s (docs/crawl.md)
+        result = crawl_pages([f"{base}/index.html"], into="pages", store=store, depth=1, delay=0, contact="you@example.org")
+    except ImportError:  # MissingExtra is one too
+        yield DemoStep(title, command, "skipped: needs the pages extra (pip install 'mmdata[pages]')")
+        return
+    finally:
+        server.shutdown()
+        server.server_close()
+    from mmdata.querying import query
+
+    rows = query(
+        "SELECT title, attributes->>'schema_type' AS type, attributes->>'language' AS language, license, "
+        "width || 'x' || height AS size FROM pages ORDER BY title",
+        store=store,
+    ).table.to_pylist()
+    yield DemoStep(
+        title,
+        command,
+        f"{result.message}. The failures are rejects with a rule: the index page has no picture (no-usable-image), "
+        "the noai page refuses AI use (noai). robots.txt, a user agent with a contact, per-host delays and no "
+        "cookies are always on (docs/crawl.md).",
+        rows,
+    )
+
+    command = "mmdata synthesize --type visual-context --from pages --into pages_chat --templates"
+    try:
+        from mmdata.synth import synthesize
+
+        made = synthesize("visual-context", sources=["pages"], into="pages_chat", store=store, templates=True)
+    except ImportError:  # MissingExtra is one too
+        yield DemoStep("Turn them into conversations", command, "skipped: needs the synth extra (pip install 'mmdata[synth]')")
+        return
+    # the conversation about the Malay recipe's photo, turn by turn, in Malay
+    turns = query(
+        "SELECT t.role, t.content_ms FROM (SELECT unnest(chat) AS t FROM (SELECT c.chat FROM pages_chat c JOIN pages p "
+        "ON list_contains(c.images, p.media_id) WHERE p.attributes->>'language' = 'ms' ORDER BY c.id LIMIT 1))",
+        store=store,
+    ).table.to_pylist()
+    yield DemoStep("Turn them into bilingual conversations (templates: no model)", command, f"{made.message}.", turns or None)
+
+
 def _synth_step(store: Store) -> DemoStep:
     """A dry run of relationship synthesis: the prompts it would send, with no endpoint needed."""
     command = "mmdata synthesize --type multi-image --from images --into multi_image --dry-run"
@@ -108,6 +181,7 @@ def demo(store: Store | str | None = None) -> Iterator[DemoStep]:
     yield _import_step(store, "images", "images", "a folder of images with metadata.csv")
 
     yield _crawl_step(store)
+    yield from _pages_steps(store)
 
     report = validate(SAMPLES / "relationships.jsonl", store=store)
     yield DemoStep(

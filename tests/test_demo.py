@@ -14,6 +14,11 @@ def test_demo_runs_end_to_end_and_again(tmp_path):
         "audio_chat@2",
         "changed",
         "crawled: 3 downloaded",
+        # the bundled pages crawled on loopback into image records, then template conversations
+        "pages: 4 images from 5 pages",
+        "Nasi Lemak Sambal Bilis",
+        "pages_chat: 4 items -> 4 conversations from templates",
+        "Ini makanan apa?",
         "Picture 1:",
         "demo_mix@1",
         "audio_chat@stable -> audio_chat@2",
@@ -27,3 +32,4 @@ def test_demo_runs_end_to_end_and_again(tmp_path):
     assert "model> " in output
     second = runner.invoke(app, ["--store", str(tmp_path / "demo"), "demo"])
     assert second.exit_code == 0 and "already imported" in second.output
+    assert "pages: 0 images from" in second.output  # the pages are done (or, on another port, their pictures known)
