@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -53,9 +54,16 @@ class SiteServer:
                     self.send_response(301)
                     self.send_header("Location", "/recipes/rendang.html")
                     self.end_headers()
+                elif self.path == "/busy.html" and server.count("/busy.html") == 1:
+                    self.send_response(503)  # the first time only: come back in half a second
+                    self.send_header("Retry-After", "0.5")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                 elif self.path == "/slow.html":
                     time.sleep(1.0)
                     self._send(b"<html><head><title>Slow</title></head><body><p>Slow, and no pictures.</p></body></html>")
+                elif self.path == "/busy.html":
+                    self._send(b"<html><head><title>Busy</title></head><body><p>Busy, then fine.</p></body></html>")
                 elif self.path in ("/robots.txt", "/sitemap.xml"):
                     text = (SITE / self.path[1:]).read_text(encoding="utf-8").replace("__BASE__", server.url)
                     self._send(text.encode(), "text/plain" if self.path == "/robots.txt" else "application/xml")
@@ -107,7 +115,13 @@ def rows(store, sql):
 
 
 def start_urls(site) -> list[str]:
-    return [f"{site.url}/index.html", f"{site.url}/old-recipe", f"{site.url}/missing.html", f"{site.url}/slow.html"]
+    return [
+        f"{site.url}/index.html",
+        f"{site.url}/old-recipe",
+        f"{site.url}/missing.html",
+        f"{site.url}/slow.html",
+        f"{site.url}/busy.html",
+    ]
 
 
 def test_records_carry_their_page_context(crawled):
@@ -161,6 +175,8 @@ def test_redirect_followed_and_polite_requests(crawled):
     # One host, one request at a time, 0.2 s apart (the server sees them with some ms of jitter).
     assert min(gaps) >= 0.2 * 0.75 and sorted(gaps)[len(gaps) // 2] >= 0.19, gaps
     assert "tip: --contact" not in result.message
+    busy = [t for p, t, _ in site.requests if p == "/busy.html"]
+    assert len(busy) == 2 and busy[1] - busy[0] >= 0.5 * 0.9  # the 503's Retry-After waited out, then retried
 
 
 def test_same_picture_stored_once_and_near_duplicate_flagged(crawled):
@@ -187,7 +203,7 @@ def test_kill_9_then_resume_refetches_nothing_finished(store, site, tmp_path):
     script.write_text(
         "import sys\nfrom mmdata.crawl.pages import crawl_pages\n"
         f"crawl_pages([{site.url + '/index.html'!r}], 'pages', {str(store.root)!r}, depth=1, delay=0.15,"
-        " concurrency_per_host=1, min_image_size=100, checkpoint=2)\n"
+        " concurrency_per_host=1, min_image_size=100, checkpoint=3)\n"
     )
     driver = subprocess.Popen([sys.executable, str(script)], cwd=Path(__file__).parents[2])
     deadline = time.monotonic() + 30
@@ -197,7 +213,7 @@ def test_kill_9_then_resume_refetches_nothing_finished(store, site, tmp_path):
     driver.wait()
     finished = [u.removeprefix(site.url) for u in _done(store, "pages")]
     assert len(finished) >= 4
-    time.sleep(1.2)  # the orphaned crawler notices its parent is gone and stops
+    time.sleep(0.6)  # the orphaned crawler notices its parent is gone and stops
     before = len(site.requests)
     result = crawl_pages([f"{site.url}/index.html"], "pages", store, depth=1, delay=0.0, min_image_size=100)
     again = [p for p, _, _ in site.requests[before:]]
@@ -208,10 +224,13 @@ def test_kill_9_then_resume_refetches_nothing_finished(store, site, tmp_path):
 
 
 def test_shards_cover_each_page_once(store, site):
-    results = [
-        crawl_pages([f"{site.url}/index.html"], "pages", store, depth=1, delay=0.0, min_image_size=100, shard=f"{i}/2")
-        for i in range(2)
-    ]
+    def shard(i: int):
+        return crawl_pages(
+            [f"{site.url}/index.html"], "pages", store, depth=1, delay=0.0, min_image_size=100, shard=f"{i}/2", wait=60
+        )
+
+    with ThreadPoolExecutor(2) as pool:  # two machines at once, as shards run; they take turns committing
+        results = list(pool.map(shard, range(2)))
     done = [set(_shard_done(store, i)) for i in range(2)]
     assert done[0] and done[1] and not done[0] & done[1]
     assert all(r.pages for r in results)
