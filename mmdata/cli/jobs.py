@@ -227,8 +227,8 @@ def synthesize(
     where: str | None = typer.Option(
         None, "--where", help="Only source records matching this SQL condition (read-only, as a mix source's where)."
     ),
-    quality_filter: bool = typer.Option(
-        True, "--quality-filter/--no-quality-filter", help="Transcripts must pass the default quality filter."
+    no_quality_filter: bool = typer.Option(
+        False, "--no-quality-filter", help="Keep transcripts that fail the default quality filter."
     ),
     templates: bool = typer.Option(
         False, "--templates", help="visual-context: fill the shipped bilingual templates; no model, no endpoint."
@@ -271,7 +271,7 @@ def synthesize(
                 "timeout": timeout,
                 "give_up_after": give_up_after,
                 "where": where,
-                "quality_filter": quality_filter,
+                "quality_filter": not no_quality_filter,
                 "templates": templates,
             },
             shard=shard,
