@@ -128,8 +128,9 @@ def crawl_pages(
         "links": links,
     }
     workdir = job.journal.dir / "spider"
+    events = run_spider(config, workdir)
     try:
-        for event in run_spider(config, workdir):
+        for event in events:
             if event["kind"] == "sitemap-error":
                 job.fail(Failed("sitemap-error", event["message"], {"url": event["url"]}, file=event["url"], retry=True))
                 continue
@@ -153,6 +154,7 @@ def crawl_pages(
             if due:
                 job.commit()
     finally:
+        events.close()  # stops the crawler now, also on Ctrl-C (a traceback would keep the generator alive)
         # Also after Ctrl-C or a crash of the crawler: what was settled becomes a version.
         result.version = job.commit()
         result.failed = job.failures.items
