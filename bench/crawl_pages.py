@@ -225,6 +225,7 @@ def crawl_run(pages: int, latency: float, delay: float, concurrency: int) -> dic
     try:
         with tempfile.TemporaryDirectory() as tmp:
             store = Store(Path(tmp) / "store")
+            cpu = _cpu()
             start = time.perf_counter()
             result = crawl_pages(
                 [],
@@ -235,6 +236,7 @@ def crawl_run(pages: int, latency: float, delay: float, concurrency: int) -> dic
                 concurrency_per_host=concurrency,
             )
             seconds = time.perf_counter() - start
+            cpu = _cpu() - cpu  # this process (the store side) + the Scrapy child (reaped when the crawl ends)
     finally:
         server.shutdown()
     limit = min(concurrency / latency, 1 / delay if delay else float("inf")) / 2
@@ -247,7 +249,16 @@ def crawl_run(pages: int, latency: float, delay: float, concurrency: int) -> dic
         "steady": steady,
         "limit": limit,
         "ratio": steady / limit,
+        "cpu_ms": cpu * 1000 / max(len(log), 1),
+        "cores": cpu / seconds,  # CPU seconds per second of the call: near the cores we get, the crawl is CPU-bound
     }
+
+
+def _cpu() -> float:
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main() -> None:
@@ -264,7 +275,9 @@ def main() -> None:
             r = crawl_run(args.pages, args.latency, delay, concurrency)
             print(
                 f"  delay {delay:.2f} s, concurrency {concurrency}: {r['pages']} pages, {r['images']} images in {r['seconds']:.1f} s; "
-                f"overall {r['overall']:.1f} pages/s, steady {r['steady']:.1f} pages/s, limit {r['limit']:.1f} -> ratio {r['ratio']:.2f}"
+                f"overall {r['overall']:.1f} pages/s, steady {r['steady']:.1f} pages/s, limit {r['limit']:.1f} -> ratio {r['ratio']:.2f}; "
+                f"CPU {r['cpu_ms']:.0f} ms/page (both processes), "
+                f"{r['cores']:.2f} cores busy"
             )
     if args.only != "a":
         r = extraction(args.repeats)
