@@ -18,7 +18,7 @@ def test_demo_runs_end_to_end_and_again(tmp_path):
         "pages: 4 images from 5 pages",
         "Nasi Lemak Sambal Bilis",
         "pages_chat: 4 items -> 4 conversations from templates",
-        "Ini makanan apa?",
+        "Ini ialah Nasi Lemak Sambal Bilis.",  # the answer is fixed; the question is drawn from the template
         "Picture 1:",
         "demo_mix@1",
         "audio_chat@stable -> audio_chat@2",
