@@ -271,3 +271,20 @@ def test_sitemap_and_cli(store, site):
     assert site.count("/cars/myvi.html") == 0  # excluded by --include
     ua = next(ua for p, _, ua in site.requests if p == "/recipes/rendang.html")
     assert ua.startswith("mmdata/") and "(+" not in ua
+
+
+def test_picture_checks_without_a_crawl(store):
+    from mmdata.crawl.pages.images import ImageRejected, PictureIndex, keep_image
+
+    index, img = PictureIndex(), SITE / "img"
+    first = keep_image((img / "nasi-lemak.jpg").read_bytes(), store.media, index, 100)
+    copy = keep_image((img / "nasi-lemak-copy.jpg").read_bytes(), store.media, index, 100)
+    again = keep_image((img / "nasi-lemak.jpg").read_bytes(), store.media, index, 100)
+    other = keep_image((img / "klcc.jpg").read_bytes(), store.media, index, 100)
+    assert first.near_duplicate_of is None and copy.near_duplicate_of == first.media.id
+    assert again.media.id == first.media.id and again.near_duplicate_of is None  # its first flag, not the copy
+    assert other.near_duplicate_of is None
+    for name, rule in (("tiny.png", "image-too-small"), ("broken.jpg", "image-undecodable")):
+        with pytest.raises(ImageRejected) as caught:
+            keep_image((img / name).read_bytes(), store.media, index, 100)
+        assert caught.value.rule == rule

@@ -110,7 +110,9 @@ def crawl_pages(
     for record in job.journal.read("records.jsonl"):  # earlier runs' pictures count for near-duplicates
         attributes = record.get("attributes") or {}
         if attributes.get("phash"):
-            index.add(record["media_id"], attributes["phash"], bool(attributes.get("fields")))
+            index.add(
+                record["media_id"], attributes["phash"], bool(attributes.get("fields")), attributes.get("near_duplicate_of")
+            )
     user_agent = f"mmdata/{__version__}" + (f" (+{contact})" if contact else "")
     config = {
         "start": list(start),

@@ -36,12 +36,16 @@ class PictureIndex:
     # media id, so a second page showing the same picture would replace the first page's record:
     # it may only when it brings structured context the first lacked.
     recorded: dict[str, bool] = field(default_factory=dict)
+    flags: dict[str, str] = field(default_factory=dict)  # media id -> the earlier picture it nearly duplicates
 
-    def add(self, media_id: str, phash: str, structured: bool) -> None:
+    def add(self, media_id: str, phash: str, structured: bool, near_duplicate_of: str | None = None) -> None:
+        """Remember a picture an earlier run recorded."""
         import imagehash
 
         self.hashes.setdefault(media_id, imagehash.hex_to_hash(phash))
         self.recorded[media_id] = structured
+        if near_duplicate_of:
+            self.flags[media_id] = near_duplicate_of
 
     def replaces(self, media_id: str, structured: bool) -> bool:
         """Whether a record of ``media_id`` with (or without) structured fields should be made."""
@@ -82,6 +86,10 @@ def keep_image(data: bytes, media: MediaFolder, index: PictureIndex, min_size: i
         stored = media.add_bytes(data, ext)
     except MediaError as exc:
         raise ImageRejected("image-undecodable", str(exc)) from exc
+    if stored.id in index.hashes:  # met before: it keeps the flag it got then, whatever came in between
+        return Kept(stored, str(phash), index.flags.get(stored.id))
     near = index.nearest(stored.id, phash)
-    index.hashes.setdefault(stored.id, phash)
+    index.hashes[stored.id] = phash
+    if near:
+        index.flags[stored.id] = near
     return Kept(stored, str(phash), near)
