@@ -114,18 +114,11 @@ def crawl_pages(
                 record["media_id"], attributes["phash"], bool(attributes.get("fields")), attributes.get("near_duplicate_of")
             )
     user_agent = f"mmdata/{__version__}" + (f" (+{contact})" if contact else "")
+    spider_keys = ("start", "sitemaps", "allowed_domains", "include", "exclude", "depth", "max_pages", "delay", "shard")
     config = {
-        "start": list(start),
-        "sitemaps": list(sitemaps),
-        "allowed_domains": list(allowed_domains),
-        "include": list(include),
-        "exclude": list(exclude),
-        "depth": depth,
-        "max_pages": max_pages,
-        "delay": delay,
+        **{key: options[key] for key in spider_keys},
         "concurrency": concurrency_per_host,
         "user_agent": user_agent,
-        "shard": shard,
         "done": sorted(job.done),
         "links": links,
     }
