@@ -1,5 +1,5 @@
 # Two entry points for a fresh machine (see README):
-#   make demo   creates .venv, installs mmdata, and runs `mmdata demo`
+#   make demo   creates .venv, installs mmdata (with the extras the demo shows), and runs `mmdata demo`
 #   make test   creates .venv-test with the test extras (DeepSpeed without prebuilt ops) and runs the whole suite
 #   make lint   ruff check and ruff format --check
 PYTHON ?= python3
@@ -11,7 +11,7 @@ PIP_FLAGS = --disable-pip-version-check -q -c constraints.txt
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install $(PIP_FLAGS) -e '.[crawl,synth,mix,train]'
+	$(VENV)/bin/pip install $(PIP_FLAGS) -e '.[crawl,synth,mix,train,pages,web]'
 	touch $@
 
 # llamafactory: tests/interop runs LLaMA-Factory's own data loader on our sharegpt exports. Without
