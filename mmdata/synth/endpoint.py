@@ -44,8 +44,18 @@ class RequestCache:
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        # Shards in other processes open the same cache at the same moment: wait for each other's
+        # locks, and retry the switch to WAL, which SQLite refuses at once (no busy wait) while
+        # another connection is opening.
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=60)
+        for attempt in range(100):
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 99:
+                    raise
+                time.sleep(0.1)
         self.db.execute("PRAGMA synchronous=NORMAL")  # survives a killed process; fsync per answer would cap throughput
         self.db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT)")
 
